@@ -1,0 +1,17 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+
+namespace rs::cli {
+namespace {
+int g_exit_code = 0;
+}
+
+void register_commands(CLI::App& app) {
+  register_info(app);
+}
+
+int exit_code() { return g_exit_code; }
+void set_exit_code(int code) { g_exit_code = code; }
+
+}  // namespace rs::cli

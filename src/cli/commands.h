@@ -1,0 +1,17 @@
+// Registration of every `rightsize` subcommand; each register_* lives in its own cmd_*.cpp.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace rs::cli {
+
+void register_commands(CLI::App& app);
+void register_info(CLI::App& app);
+
+// Exit code chosen by the subcommand that ran (0 unless it set another).
+int exit_code();
+void set_exit_code(int code);
+
+}  // namespace rs::cli
