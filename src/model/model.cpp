@@ -1,0 +1,342 @@
+#include "model/model.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/ops.h"
+#include "kernels/quant.h"
+
+namespace rs {
+namespace {
+
+std::string blk(int64_t l, const char* name) { return "blk." + std::to_string(l) + "." + name; }
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path) {
+  return from_source(open_tensor_source(path));
+}
+
+std::unique_ptr<Model> Model::from_source(std::unique_ptr<TensorSource> source) {
+  std::unique_ptr<Model> m(new Model(std::move(source)));
+  m->bind_weights();
+  return m;
+}
+
+Model::Model(std::unique_ptr<TensorSource> source) : source_(std::move(source)), hp_(source_->hparams()) {}
+
+void Model::bind_weights() {
+  const TensorSource& src = *source_;
+  const std::string where = src.describe();
+
+  // A 2-D weight: ne must be [n_in, n_out] (n_out may be left open with -1).
+  auto matrix = [&](const std::string& name, int64_t n_in, int64_t n_out, bool required) -> WeightView {
+    const TensorRef* t = src.find(name);
+    if (!t) {
+      RS_CHECK(!required, "{}: tensor '{}' is missing", where, name);
+      return {};
+    }
+    RS_CHECK(kernels::is_supported(t->type), "{}: tensor '{}' has type {}, which rightsize cannot compute with yet",
+             where, name, dtype_name(t->type));
+    const int64_t rows = t->ne.size() >= 2 ? t->ne[1] : 1;
+    RS_CHECK(t->ne.size() <= 2 && t->ne[0] == n_in && (n_out < 0 || rows == n_out),
+             "{}: tensor '{}' has shape [{}], expected [{}, {}]", where, name, fmt::join(t->ne, ", "), n_in, n_out);
+    const auto& info = dtype_info(t->type);
+    WeightView w{t->type, n_in, rows, t->data, row_bytes(info, static_cast<uint64_t>(n_in))};
+    RS_CHECK(w.row_bytes * static_cast<size_t>(rows) == t->nbytes, "{}: tensor '{}' size mismatch", where, name);
+    weight_bytes_ += t->nbytes;
+    return w;
+  };
+  // A 1-D parameter vector of n values, as f32.
+  auto vec = [&](const std::string& name, int64_t n, bool required) -> Vec {
+    const TensorRef* t = src.find(name);
+    if (!t) {
+      RS_CHECK(!required, "{}: tensor '{}' is missing", where, name);
+      return {};
+    }
+    RS_CHECK(t->ne.size() == 1 && t->ne[0] == n, "{}: tensor '{}' has shape [{}], expected [{}]", where, name,
+             fmt::join(t->ne, ", "), n);
+    RS_CHECK(kernels::is_supported(t->type), "{}: tensor '{}' has unsupported type {}", where, name, dtype_name(t->type));
+    Vec v(static_cast<size_t>(n));
+    kernels::dequantize_row(t->type, t->data, v.data(), n);
+    weight_bytes_ += t->nbytes;
+    return v;
+  };
+
+  const HParams& hp = hp_;
+  hp_.validate();
+  const bool is_bert = hp.arch->ffn == FfnKind::Gelu;
+  w_.token_embd = matrix("token_embd.weight", hp.n_embd, -1, true);
+  if (hp_.n_vocab == 0) hp_.n_vocab = w_.token_embd.n_out;
+  RS_CHECK(w_.token_embd.n_out == hp_.n_vocab, "{}: token_embd has {} rows but the vocabulary has {} tokens",
+           where, w_.token_embd.n_out, hp_.n_vocab);
+  if (is_bert) {
+    w_.position_embd = matrix("position_embd.weight", hp.n_embd, -1, true);
+    w_.token_types = matrix("token_types.weight", hp.n_embd, -1, false);
+    w_.embd_norm = vec("token_embd_norm.weight", hp.n_embd, true);
+    w_.embd_norm_b = vec("token_embd_norm.bias", hp.n_embd, false);
+  } else {
+    w_.output_norm = vec("output_norm.weight", hp.n_embd, true);
+    w_.output_norm_b = vec("output_norm.bias", hp.n_embd, false);
+    w_.output = matrix("output.weight", hp.n_embd, hp_.n_vocab, false);
+  }
+  if (src.find("rope_freqs.weight")) w_.rope_freqs = vec("rope_freqs.weight", hp.n_rot / 2, true);
+
+  const int64_t nq = hp.n_embd_q(), nkv = hp.n_embd_kv(), nv = hp.n_embd_v();
+  for (int64_t l = 0; l < hp.n_layer; ++l) {
+    LayerWeights L;
+    if (src.find(blk(l, "attn_qkv.weight"))) {
+      L.wqkv = matrix(blk(l, "attn_qkv.weight"), hp.n_embd, nq + nkv + nv, true);
+    } else {
+      L.wq = matrix(blk(l, "attn_q.weight"), hp.n_embd, nq, true);
+      L.wk = matrix(blk(l, "attn_k.weight"), hp.n_embd, nkv, true);
+      L.wv = matrix(blk(l, "attn_v.weight"), hp.n_embd, nv, true);
+      L.bq = vec(blk(l, "attn_q.bias"), nq, false);
+      L.bk = vec(blk(l, "attn_k.bias"), nkv, false);
+      L.bv = vec(blk(l, "attn_v.bias"), nv, false);
+    }
+    L.wo = matrix(blk(l, "attn_output.weight"), hp.n_head * hp.head_dim_v, hp.n_embd, true);
+    L.bo = vec(blk(l, "attn_output.bias"), hp.n_embd, false);
+    if (is_bert) {
+      L.attn_out_norm = vec(blk(l, "attn_output_norm.weight"), hp.n_embd, true);
+      L.attn_out_norm_b = vec(blk(l, "attn_output_norm.bias"), hp.n_embd, false);
+      L.out_norm = vec(blk(l, "layer_output_norm.weight"), hp.n_embd, true);
+      L.out_norm_b = vec(blk(l, "layer_output_norm.bias"), hp.n_embd, false);
+      L.up = matrix(blk(l, "ffn_up.weight"), hp.n_embd, hp.n_ff, true);
+      L.up_b = vec(blk(l, "ffn_up.bias"), hp.n_ff, false);
+    } else {
+      L.attn_norm = vec(blk(l, "attn_norm.weight"), hp.n_embd, true);
+      L.ffn_norm = vec(blk(l, "ffn_norm.weight"), hp.n_embd, true);
+      L.post_attn_norm = vec(blk(l, "post_attention_norm.weight"), hp.n_embd, false);
+      L.post_ffn_norm = vec(blk(l, "post_ffw_norm.weight"), hp.n_embd, false);
+      if (src.find(blk(l, "ffn_gate.weight"))) {
+        L.gate = matrix(blk(l, "ffn_gate.weight"), hp.n_embd, hp.n_ff, true);
+        L.up = matrix(blk(l, "ffn_up.weight"), hp.n_embd, hp.n_ff, true);
+      } else {  // fused [gate; up] (phi3)
+        L.up = matrix(blk(l, "ffn_up.weight"), hp.n_embd, 2 * hp.n_ff, true);
+      }
+    }
+    L.down = matrix(blk(l, "ffn_down.weight"), hp.n_ff, hp.n_embd, true);
+    L.down_b = vec(blk(l, "ffn_down.bias"), hp.n_embd, false);
+    w_.layers.push_back(std::move(L));
+  }
+}
+
+void Model::norm(const Vec& w, const Vec& b, const float* x, float* y, int64_t n_rows) const {
+  const int64_t n = hp_.n_embd;
+  for (int64_t t = 0; t < n_rows; ++t) {
+    if (hp_.arch->norm == NormKind::RMS) kernels::rms_norm(x + t * n, w.data(), y + t * n, n, hp_.norm_eps);
+    else kernels::layer_norm(x + t * n, w.data(), b.empty() ? nullptr : b.data(), y + t * n, n, hp_.norm_eps);
+  }
+}
+
+void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int64_t n, KVCache& cache,
+                      ThreadPool* pool, float* out) const {
+  const HParams& hp = hp_;
+  const int64_t nq = hp.n_embd_q(), nkv = hp.n_embd_kv(), nv = hp.n_embd_v();
+  const int64_t pos0 = cache.n_past();
+  Vec q(static_cast<size_t>(n * nq)), k(static_cast<size_t>(n * nkv)), v(static_cast<size_t>(n * nv));
+  if (L.wqkv) {
+    Vec qkv(static_cast<size_t>(n * (nq + nkv + nv)));
+    kernels::matmul(L.wqkv, h, n, qkv.data(), nullptr, pool);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = qkv.data() + t * (nq + nkv + nv);
+      std::copy(row, row + nq, q.data() + t * nq);
+      std::copy(row + nq, row + nq + nkv, k.data() + t * nkv);
+      std::copy(row + nq + nkv, row + nq + nkv + nv, v.data() + t * nv);
+    }
+  } else {
+    kernels::matmul(L.wq, h, n, q.data(), L.bq.empty() ? nullptr : L.bq.data(), pool);
+    kernels::matmul(L.wk, h, n, k.data(), L.bk.empty() ? nullptr : L.bk.data(), pool);
+    kernels::matmul(L.wv, h, n, v.data(), L.bv.empty() ? nullptr : L.bv.data(), pool);
+  }
+  const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
+  for (int64_t t = 0; t < n; ++t) {
+    if (hp.n_rot > 0) {
+      for (int64_t hd = 0; hd < hp.n_head; ++hd)
+        kernels::rope(q.data() + t * nq + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
+      for (int64_t hd = 0; hd < hp.n_head_kv; ++hd)
+        kernels::rope(k.data() + t * nkv + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
+    }
+    std::copy(k.data() + t * nkv, k.data() + (t + 1) * nkv, cache.k(layer, pos0 + t));
+    std::copy(v.data() + t * nv, v.data() + (t + 1) * nv, cache.v(layer, pos0 + t));
+  }
+
+  // Scores for query position p against key j: q·k / sqrt(head_dim), soft-capped when the model
+  // says so, masked (causal, sliding window), softmax, then the weighted sum of values.
+  const int64_t n_total = pos0 + n;
+  const int64_t group = hp.n_head / hp.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
+  const bool swa = hp.layer_uses_swa(layer);
+  Vec attn_out(static_cast<size_t>(n * hp.n_head * hp.head_dim_v));
+  auto work = [&](int64_t begin, int64_t end, int) {
+    Vec scores(static_cast<size_t>(n_total));
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t t = job / hp.n_head, hd = job % hp.n_head, g = hd / group;
+      const int64_t p = pos0 + t;
+      const float* qv = q.data() + t * nq + hd * hp.head_dim;
+      for (int64_t j = 0; j < n_total; ++j) {
+        const bool visible = (!hp.causal || j <= p) && (!swa || p - j < hp.sliding_window);
+        if (!visible) {
+          scores[j] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
+        const float* kv = cache.k(layer, j) + g * hp.head_dim;
+        float s = 0;
+        for (int64_t d = 0; d < hp.head_dim; ++d) s += qv[d] * kv[d];
+        s *= scale;
+        if (hp.attn_softcap > 0) s = hp.attn_softcap * std::tanh(s / hp.attn_softcap);
+        scores[j] = s;
+      }
+      kernels::softmax(scores.data(), n_total);
+      float* o = attn_out.data() + (t * hp.n_head + hd) * hp.head_dim_v;
+      std::fill(o, o + hp.head_dim_v, 0.0f);
+      for (int64_t j = 0; j < n_total; ++j) {
+        if (scores[j] == 0) continue;
+        const float* vv = cache.v(layer, j) + g * hp.head_dim_v;
+        for (int64_t d = 0; d < hp.head_dim_v; ++d) o[d] += scores[j] * vv[d];
+      }
+    }
+  };
+  if (pool) pool->parallel_for(n * hp.n_head, work);
+  else work(0, n * hp.n_head, 0);
+  kernels::matmul(L.wo, attn_out.data(), n, out, L.bo.empty() ? nullptr : L.bo.data(), pool);
+}
+
+void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool, float* out) const {
+  const int64_t n_ff = hp_.n_ff;
+  Vec act(static_cast<size_t>(n * n_ff));
+  switch (hp_.arch->ffn) {
+    case FfnKind::Gelu: {
+      kernels::matmul(L.up, h, n, act.data(), L.up_b.empty() ? nullptr : L.up_b.data(), pool);
+      for (auto& a : act) a = kernels::gelu_tanh(a);
+      break;
+    }
+    case FfnKind::SiluGated:
+    case FfnKind::GeluGated: {
+      const bool silu = hp_.arch->ffn == FfnKind::SiluGated;
+      Vec gate(static_cast<size_t>(n * n_ff));
+      if (L.gate) {
+        kernels::matmul(L.gate, h, n, gate.data(), nullptr, pool);
+        kernels::matmul(L.up, h, n, act.data(), nullptr, pool);
+      } else {  // fused: each output row holds [gate (n_ff) | up (n_ff)]
+        Vec both(static_cast<size_t>(n * 2 * n_ff));
+        kernels::matmul(L.up, h, n, both.data(), nullptr, pool);
+        for (int64_t t = 0; t < n; ++t) {
+          std::copy(both.data() + t * 2 * n_ff, both.data() + t * 2 * n_ff + n_ff, gate.data() + t * n_ff);
+          std::copy(both.data() + t * 2 * n_ff + n_ff, both.data() + (t + 1) * 2 * n_ff, act.data() + t * n_ff);
+        }
+      }
+      for (size_t i = 0; i < act.size(); ++i)
+        act[i] *= silu ? kernels::silu(gate[i]) : kernels::gelu_tanh(gate[i]);
+      break;
+    }
+  }
+  kernels::matmul(L.down, act.data(), n, out, L.down_b.empty() ? nullptr : L.down_b.data(), pool);
+}
+
+Vec Model::run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool) const {
+  const HParams& hp = hp_;
+  const auto n = static_cast<int64_t>(tokens.size());
+  const int64_t pos0 = cache.n_past(), E = hp.n_embd;
+  RS_CHECK(n > 0, "nothing to evaluate: the token list is empty");
+  RS_CHECK(pos0 + n <= cache.n_ctx(),
+           "context overflow: {} tokens already in the context plus {} new exceed its size {} "
+           "(raise --ctx-size, up to the model's {}, or shorten the prompt)",
+           pos0, n, cache.n_ctx(), hp.n_ctx_train);
+  for (int32_t id : tokens)
+    RS_CHECK(id >= 0 && id < hp.n_vocab, "token id {} is outside the vocabulary [0, {})", id, hp.n_vocab);
+
+  Vec x(static_cast<size_t>(n * E));
+  for (int64_t t = 0; t < n; ++t) kernels::get_row(w_.token_embd, tokens[t], x.data() + t * E);
+  if (hp.arch->embd_scale_sqrt) {
+    const float s = std::sqrt(static_cast<float>(E));
+    for (auto& v : x) v *= s;
+  }
+  if (w_.position_embd) {  // bert: absolute positions and token type 0
+    RS_CHECK(pos0 + n <= w_.position_embd.n_out, "input of {} tokens exceeds the model's {} positions",
+             pos0 + n, w_.position_embd.n_out);
+    Vec row(static_cast<size_t>(E));
+    for (int64_t t = 0; t < n; ++t) {
+      kernels::get_row(w_.position_embd, pos0 + t, row.data());
+      for (int64_t i = 0; i < E; ++i) x[t * E + i] += row[i];
+      if (w_.token_types) {
+        kernels::get_row(w_.token_types, 0, row.data());
+        for (int64_t i = 0; i < E; ++i) x[t * E + i] += row[i];
+      }
+    }
+  }
+  if (!w_.embd_norm.empty()) norm(w_.embd_norm, w_.embd_norm_b, x.data(), x.data(), n);
+
+  Vec h(static_cast<size_t>(n * E)), out(static_cast<size_t>(n * E));
+  for (int64_t l = 0; l < hp.n_layer; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    // Attention sub-block: pre-norm (llama family) or none (bert, post-norm after the residual).
+    const float* in = x.data();
+    if (!L.attn_norm.empty()) {
+      norm(L.attn_norm, {}, x.data(), h.data(), n);
+      in = h.data();
+    }
+    attention(L, l, in, n, cache, pool, out.data());
+    if (!L.post_attn_norm.empty()) norm(L.post_attn_norm, {}, out.data(), out.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
+    if (!L.attn_out_norm.empty()) norm(L.attn_out_norm, L.attn_out_norm_b, x.data(), x.data(), n);
+
+    // Feed-forward sub-block, same pattern.
+    in = x.data();
+    if (!L.ffn_norm.empty()) {
+      norm(L.ffn_norm, {}, x.data(), h.data(), n);
+      in = h.data();
+    }
+    ffn(L, in, n, pool, out.data());
+    if (!L.post_ffn_norm.empty()) norm(L.post_ffn_norm, {}, out.data(), out.data(), n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
+    if (!L.out_norm.empty()) norm(L.out_norm, L.out_norm_b, x.data(), x.data(), n);
+  }
+  cache.set_n_past(pos0 + n);
+  return x;
+}
+
+void Model::forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool, Vec& logits,
+                    bool all_logits) const {
+  RS_CHECK(hp_.generative(), "this is an embedding model ({}); use `rightsize embed`", hp_.arch->name);
+  Vec x = run_blocks(tokens, cache, pool);
+  const auto n = static_cast<int64_t>(tokens.size());
+  const int64_t E = hp_.n_embd;
+  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
+  const float* last = x.data() + first * E;
+  Vec normed(static_cast<size_t>(rows * E));
+  norm(w_.output_norm, w_.output_norm_b, last, normed.data(), rows);
+  logits.resize(static_cast<size_t>(rows * hp_.n_vocab));
+  const WeightView& out = w_.output ? w_.output : w_.token_embd;
+  kernels::matmul(out, normed.data(), rows, logits.data(), nullptr, pool);
+  if (hp_.final_softcap > 0) kernels::softcap(logits.data(), static_cast<int64_t>(logits.size()), hp_.final_softcap);
+}
+
+Vec Model::embed(std::span<const int32_t> tokens, ThreadPool* pool, Vec* raw) const {
+  KVCache cache(hp_, static_cast<int64_t>(tokens.size()));
+  Vec x = run_blocks(tokens, cache, pool);
+  const auto n = static_cast<int64_t>(tokens.size());
+  const int64_t E = hp_.n_embd;
+  Vec pooled(static_cast<size_t>(E), 0.0f);
+  switch (hp_.pooling) {
+    case Pooling::Cls: std::copy(x.begin(), x.begin() + E, pooled.begin()); break;
+    case Pooling::Last: std::copy(x.end() - E, x.end(), pooled.begin()); break;
+    default: {  // mean over every token, [CLS] and [SEP] included
+      std::vector<double> acc(static_cast<size_t>(E), 0.0);
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t i = 0; i < E; ++i) acc[i] += x[t * E + i];
+      for (int64_t i = 0; i < E; ++i) pooled[i] = static_cast<float>(acc[i] / static_cast<double>(n));
+    }
+  }
+  if (raw) *raw = pooled;
+  double ss = 0;
+  for (float v : pooled) ss += static_cast<double>(v) * v;
+  const double inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;
+  for (auto& v : pooled) v = static_cast<float>(v * inv);
+  return pooled;
+}
+
+}  // namespace rs

@@ -1,0 +1,82 @@
+// A loaded model: hyper-parameters, weights (views into the mapped file) and the one generic
+// forward pass that every architecture runs. Which optional steps run (biases, fused tensors,
+// post-norms, bert's post-LN blocks) follows from the tensors the file has and from ArchTraits.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "model/hparams.h"
+#include "model/kv_cache.h"
+#include "model/tensor_source.h"
+
+namespace rs {
+
+class ThreadPool;
+
+using kernels::WeightView;
+using Vec = std::vector<float>;  // small f32 parameter vectors (norms, biases); empty = absent
+
+struct LayerWeights {
+  Vec attn_norm, attn_norm_b;
+  WeightView wq, wk, wv, wqkv, wo;  // wqkv: phi3's fused [Q;K;V] rows
+  Vec bq, bk, bv, bo;
+  Vec post_attn_norm;               // gemma2
+  Vec attn_out_norm, attn_out_norm_b;  // bert: LN after the attention residual
+  Vec ffn_norm;
+  WeightView gate, up, down;        // phi3: `up` holds [gate; up] rows and `gate` is empty
+  Vec up_b, down_b;
+  Vec post_ffn_norm;                // gemma2
+  Vec out_norm, out_norm_b;         // bert: LN after the FFN residual
+};
+
+struct ModelWeights {
+  WeightView token_embd, output;  // output empty → tied to token_embd
+  WeightView position_embd, token_types;
+  Vec embd_norm, embd_norm_b;
+  Vec output_norm, output_norm_b;
+  Vec rope_freqs;
+  std::vector<LayerWeights> layers;
+};
+
+class Model {
+ public:
+  // Loads a GGUF file or a Hugging Face folder. Throws rs::Error on any inconsistency.
+  static std::unique_ptr<Model> load(const std::string& path);
+  static std::unique_ptr<Model> from_source(std::unique_ptr<TensorSource> source);
+
+  const HParams& hparams() const { return hp_; }
+  const TensorSource& source() const { return *source_; }
+  uint64_t weight_bytes() const { return weight_bytes_; }
+
+  // Runs `tokens` at positions cache.n_past() ... through the model and appends their keys and
+  // values to `cache`. Writes logits to `logits` ([n_tokens][n_vocab] when all_logits, else the
+  // last position's [n_vocab]). Throws rs::Error for ids outside the vocabulary or context overflow.
+  void forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool, Vec& logits,
+               bool all_logits = false) const;
+
+  // Encoder models: pooled (per HParams::pooling) and L2-normalized embedding of `tokens`.
+  // `raw` receives the pooled vector before normalization when non-null.
+  Vec embed(std::span<const int32_t> tokens, ThreadPool* pool, Vec* raw = nullptr) const;
+
+ private:
+  explicit Model(std::unique_ptr<TensorSource> source);
+  void bind_weights();
+  // Hidden states [n_tokens][n_embd] after the last block (before the output norm).
+  Vec run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool) const;
+  void attention(const LayerWeights& L, int64_t layer, const float* h, int64_t n, KVCache& cache,
+                 ThreadPool* pool, float* out) const;
+  void ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool, float* out) const;
+  void norm(const Vec& w, const Vec& b, const float* x, float* y, int64_t n_rows) const;
+
+  std::unique_ptr<TensorSource> source_;
+  HParams hp_;
+  ModelWeights w_;
+  uint64_t weight_bytes_ = 0;
+};
+
+}  // namespace rs
