@@ -8,7 +8,10 @@ int g_exit_code = 0;
 }
 
 void register_commands(CLI::App& app) {
+  register_run(app);
   register_info(app);
+  register_tokenize(app);
+  register_embed(app);
 }
 
 int exit_code() { return g_exit_code; }

@@ -9,6 +9,9 @@ namespace rs::cli {
 
 void register_commands(CLI::App& app);
 void register_info(CLI::App& app);
+void register_run(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_embed(CLI::App& app);
 
 // Exit code chosen by the subcommand that ran (0 unless it set another).
 int exit_code();

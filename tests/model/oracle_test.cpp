@@ -77,8 +77,9 @@ TEST_P(OracleTest, MatchesLlamaCpp) {
       const double e = top_error(top[p], row);
       worst = std::max(worst, e);
       EXPECT_LE(e, c.bound) << r["prompt"] << " position " << p;
-      if (gap(top[p]) >= 2 * c.bound)
+      if (gap(top[p]) >= 2 * c.bound) {
         EXPECT_EQ(argmax(row, V), top[p][0][0].get<int>()) << r["prompt"] << " position " << p;
+      }
     }
     const float* last = logits.data() + (tokens.size() - 1) * V;
     const auto& last_ref = r["last_logits"];
@@ -129,9 +130,10 @@ INSTANTIATE_TEST_SUITE_P(
         OracleCase{"models/stories260K.gguf", "oracle/refs/stories260K.kvf32.json", 1e-4},
         // The Hugging Face folder holds the same weights (q/k rows permuted as HF expects).
         OracleCase{"models/stories260K-hf", "oracle/refs/stories260K.kvf32.json", 1e-4}),
-    [](const auto& info) {
-      std::string n = std::filesystem::path(info.param.model).stem().string() + "_" +
-                      std::filesystem::path(info.param.ref).stem().string();
+    [](const ::testing::TestParamInfo<OracleCase>& param_info) {
+      const OracleCase& c = param_info.param;
+      std::string n = std::filesystem::path(c.model).stem().string() + "_" +
+                      std::filesystem::path(c.ref).stem().string();
       for (auto& ch : n)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       return n;
