@@ -33,7 +33,9 @@ GenerateResult generate(const LoadedModel& lm, std::span<const int32_t> prompt,
   const Model& model = *lm.model;
   const HParams& hp = model.hparams();
   RS_CHECK(!prompt.empty(), "the prompt is empty (no tokens); give some text or --ids");
-  const int64_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : hp.n_ctx_train;
+  // Default context: the model's, capped at 4096 like llama.cpp so a 128k-context model does not
+  // allocate a huge KV cache for a short prompt.
+  const int64_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : std::min<int64_t>(hp.n_ctx_train, 4096);
   RS_CHECK(static_cast<int64_t>(prompt.size()) < n_ctx,
            "the prompt has {} tokens but the context holds {}; shorten it or raise --ctx-size", prompt.size(), n_ctx);
 

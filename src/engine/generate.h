@@ -18,7 +18,7 @@ class ThreadPool;
 
 struct GenerateOptions {
   int n_predict = 128;       // tokens to generate at most; < 0: until EOG or the context is full
-  int64_t n_ctx = 0;         // context size; 0: the model's training context
+  int64_t n_ctx = 0;         // context size; 0: the model's training context, at most 4096
   bool stop_at_eog = true;   // stop at end-of-generation tokens (EOS, <|eot_id|>, ...)
   std::vector<std::string> stop;  // stop strings (not included in the text)
   SamplingParams sampling;

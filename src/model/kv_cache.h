@@ -5,14 +5,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/error.h"
 #include "model/hparams.h"
 
 namespace rs {
 
 class KVCache {
  public:
+  static constexpr double kMaxGiB = 64;
+
   KVCache(const HParams& hp, int64_t n_ctx)
       : n_ctx_(n_ctx), k_stride_(hp.n_embd_kv()), v_stride_(hp.n_embd_v()), n_layer_(hp.n_layer) {
+    const double gib = static_cast<double>(n_layer_) * n_ctx_ * (k_stride_ + v_stride_) * 4 / (1 << 30);
+    RS_CHECK(n_ctx > 0 && gib <= kMaxGiB, "a context of {} tokens needs a {:.1f} GiB KV cache (limit {} GiB); "
+             "choose a smaller --ctx-size", n_ctx, gib, kMaxGiB);
     k_.assign(static_cast<size_t>(n_layer_ * n_ctx_ * k_stride_), 0.0f);
     v_.assign(static_cast<size_t>(n_layer_ * n_ctx_ * v_stride_), 0.0f);
   }
