@@ -94,7 +94,8 @@ inline void q4k_scale_min(int s, const uint8_t* scales, uint8_t* sc, uint8_t* m)
 }
 
 // The per-block decoders below compute every value with the same float operations, in the same
-// order, as ggml's dequantize_row_* so that results are bit-identical to llama.cpp's.
+// order, as ggml's dequantize_row_*, so results are bit-identical to ggml's scalar decoder as long
+// as neither side fuses d*q - m into an FMA (possible when built for an FMA-capable target).
 
 inline void dequant_block(const BlockQ8_0& b, float* y) {
   const float d = fp16_to_fp32(b.d);

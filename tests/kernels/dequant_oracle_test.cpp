@@ -81,13 +81,13 @@ struct RmsRange {
 RmsRange expected_rms(DType t) {
   switch (t) {
     case DType::Q8_0:
-      return {0.002, 0.010};
+      return {0.003, 0.008};
     case DType::Q6_K:
-      return {0.005, 0.025};
+      return {0.010, 0.027};
     case DType::Q4_K:
-      return {0.03, 0.15};
+      return {0.040, 0.110};
     case DType::Q4_0:
-      return {0.04, 0.20};
+      return {0.050, 0.130};
     default:
       return {0, 0};
   }
