@@ -40,7 +40,7 @@ inline int nearest_int(float f) {
   return (i & 0x007fffff) - 0x00400000;
 }
 
-// ---- Q8_0: d = amax/127, q = roundf(x/d) (half away from zero).
+// ---- Q8_0: d = amax/127, q = roundf(x * (1/d)) (ties away from zero).
 void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, x += kQK8_0) {
     float amax = 0.0f;
