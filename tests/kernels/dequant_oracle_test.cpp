@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/half.h"
-#include "gguf_mini.h"
+#include "oracle_gguf.h"
 #include "kernels/quant.h"
 #include "kernels/quant_blocks.h"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gguf_mini.h"
+#include "oracle_gguf.h"
 #include "kernels/quant.h"
 
 namespace rs::kernels {
