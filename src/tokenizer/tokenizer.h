@@ -19,6 +19,21 @@ namespace rs {
 
 enum class TokenizerKind { SentencePiece, BytePairEncoding, WordPiece };
 
+// Detokenization switches. The defaults reproduce llama_detokenize(remove_special=true,
+// unparse_special=false) byte for byte, quirks included; turn the two clean-up switches off to get
+// the plain concatenation of token pieces (the text that was encoded, for SPM plus the space the
+// tokenizer put in front).
+struct DecodeOptions {
+  bool remove_special = true;    // drop a leading BOS and trailing EOS (when the vocab adds them)
+  bool unparse_special = false;  // render control/unknown tokens as their text
+  // SPM with add_space_prefix: drop one leading space of the first piece, unless a BOS was
+  // removed (llama.cpp keeps the space then).
+  bool strip_prefix_space = true;
+  // Vocabularies with clean_up_tokenization_spaces (gpt-2 style BPE, WordPiece): " ?" -> "?",
+  // " ' " -> "'", " 's" -> "'s", ... as llama.cpp applies them.
+  bool clean_spaces = true;
+};
+
 // GGUF token types (tokenizer.ggml.token_type).
 enum class TokenType : int32_t {
   Undefined = 0,
@@ -53,6 +68,8 @@ class Tokenizer {
   // rule as llama.cpp applies it); unparse_special renders control tokens as their text.
   virtual std::string decode(std::span<const int32_t> ids, bool remove_special = true,
                              bool unparse_special = false) const = 0;
+  // The same with every switch exposed.
+  virtual std::string detokenize(std::span<const int32_t> ids, const DecodeOptions& opt) const = 0;
   // The bytes one token stands for (byte tokens give their byte; may be invalid UTF-8 alone).
   virtual std::string token_to_piece(int32_t id, bool special = true) const = 0;
 
@@ -66,15 +83,19 @@ class Tokenizer {
   int32_t eos() const { return eos_; }
   int32_t eot() const { return eot_; }
   int32_t pad() const { return pad_; }
+  int32_t unk() const { return unk_; }
+  int32_t sep() const { return sep_; }
   bool add_bos() const { return add_bos_; }
   bool add_eos() const { return add_eos_; }
   // End-of-generation: EOS, EOT (<|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>, ...).
   bool is_eog(int32_t id) const;
   const std::string& pre() const { return pre_; }  // pre-tokenizer name ("llama-bpe", "qwen2", ...)
+  const std::vector<int32_t>& eog_ids() const { return eog_ids_; }  // sorted
+  bool add_space_prefix() const { return add_space_prefix_; }
 
  protected:
-  int32_t bos_ = -1, eos_ = -1, eot_ = -1, pad_ = -1;
-  bool add_bos_ = false, add_eos_ = false;
+  int32_t bos_ = -1, eos_ = -1, eot_ = -1, pad_ = -1, unk_ = -1, sep_ = -1;
+  bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
   std::vector<int32_t> eog_ids_;
   std::string pre_;
 };
