@@ -275,7 +275,8 @@ void VocabTokenizer::finish(const VocabSpec& spec) {
     return std::find(names.begin(), names.end(), s) != names.end();
   };
   // Auto-detection by text, as llama.cpp does when the metadata names no such token. llama.cpp
-  // walks a hash map, so with several candidates its pick is unspecified; we take the lowest id.
+  // walks a hash map, so with several candidates its pick is unspecified; we take the first name
+  // of the list that exists (phi-3: <|end|> rather than <|endoftext|>; qwen2: <|im_end|>).
   struct Detect {
     int32_t* id;
     std::initializer_list<std::string_view> names;
@@ -309,12 +310,12 @@ void VocabTokenizer::finish(const VocabSpec& spec) {
   };
   for (const auto& d : detect) {
     if (*d.id >= 0) continue;
-    for (int32_t i = 0; i < n; ++i) {
-      if (is_any(text_[i], d.names)) {
-        *d.id = i;
-        if (!(attr_[i] & kAttrControl)) force_control(i);
-        break;
-      }
+    for (std::string_view name : d.names) {
+      const int32_t i = lookup(name);
+      if (i < 0) continue;
+      *d.id = i;
+      if (!(attr_[i] & kAttrControl)) force_control(i);
+      break;
     }
   }
   std::vector<int32_t> eog;
