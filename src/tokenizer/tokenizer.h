@@ -51,17 +51,27 @@ class Tokenizer {
 
   // Reads tokenizer.ggml.* metadata (model, pre, tokens, scores, token_type, merges, special ids,
   // add_bos_token / add_eos_token, add_space_prefix, ...). Throws rs::Error with a clear message
-  // for an unknown model or pre-tokenizer name.
+  // for an unknown model or pre-tokenizer name and for inconsistent metadata (array lengths that
+  // differ, merges naming unknown tokens, special ids outside the vocabulary; an id of
+  // 0xFFFFFFFF means "none"). Behaviour matches llama.cpp c392e509 token for token.
   static std::unique_ptr<Tokenizer> from_gguf(const gguf::File& file);
-  // Hugging Face tokenizer.json (BPE and WordPiece models as transformers writes them).
+  // Hugging Face tokenizer.json: byte-level BPE (merges as "a b" or [a, b]; the Split regex picks
+  // llama.cpp's pre-tokenizer, an unknown one is used as is) and WordPiece. The vocabulary is
+  // converted as llama.cpp's convert_hf_to_gguf.py would, so results equal the converted GGUF's.
   static std::unique_ptr<Tokenizer> from_hf_json(const std::string& path);
-  // OpenAI/tiktoken-style encoder.json + vocab.bpe with a named pre-tokenizer (e.g. "llama3").
+  // OpenAI/tiktoken-style encoder.json + vocab.bpe with a named pre-tokenizer (a
+  // tokenizer.ggml.pre value). "llama3" / "llama-bpe" append Llama 3's 256 special tokens
+  // (<|begin_of_text|> = BOS, <|end_of_text|> = EOS, <|eot_id|>, ...) and add BOS.
   static std::unique_ptr<Tokenizer> from_encoder_json(const std::string& encoder_json,
                                                       const std::string& vocab_bpe,
                                                       const std::string& pre);
 
   // add_special: add BOS/EOS (or [CLS]/[SEP]) as the model's metadata says.
-  // parse_special: recognise special-token text such as "<|im_start|>" inside `text`.
+  // parse_special: recognise control-token text such as "<|im_start|>" inside `text`
+  // (user-defined tokens are always recognised, as in llama.cpp).
+  // Invalid UTF-8: SentencePiece vocabularies accept any bytes (they become <0xXX> byte tokens,
+  // as in llama.cpp); byte-level BPE and WordPiece throw rs::Error naming the offset.
+  // Thread-safe: a Tokenizer may encode/decode from several threads at once.
   virtual std::vector<int32_t> encode(std::string_view text, bool add_special = true,
                                       bool parse_special = false) const = 0;
   // Concatenated pieces. remove_special drops BOS/EOS/control tokens (and the SPM leading space

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tok_test_util.h"
 
@@ -75,6 +76,23 @@ TEST(Perf, SpmAndWordPiece100KB) {
                 ids.size(), ms_since(t0));
     EXPECT_GT(ids.size(), text.size() / 8);
   }
+}
+
+// One tokenizer shared by several threads gives every thread the same ids.
+TEST(Perf, ConcurrentEncode) {
+  RS_REQUIRE_SHARED();
+  const std::string text = english_text(20 * 1024) + " \xC3\xBCber 123456 <|eot_id|>";
+  auto t = test::load_gguf_tokenizer(test::shared_dir() / "oracle/vocab/ggml-vocab-llama-bpe.gguf");
+  const auto expected = t.tok->encode(text, true, true);
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i)
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 5; ++k) got[i] = t.tok->encode(text, true, true);
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& g : got) EXPECT_EQ(g, expected);
+  EXPECT_EQ(expected.back(), 128009);
 }
 
 }  // namespace
