@@ -1,8 +1,30 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RS_CPU_RELAX() _mm_pause()
+#else
+#define RS_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace rs {
+namespace {
+
+// How long an idle worker spins before sleeping: long enough to bridge the gaps between the
+// parallel loops of one forward pass, short enough not to burn a core between requests.
+constexpr auto kSpin = std::chrono::microseconds(2000);
+
+void run_chunk(const std::function<void(int64_t, int64_t, int)>& fn, int64_t n, int index, int n_threads) {
+  const int64_t chunk = (n + n_threads - 1) / n_threads;
+  const int64_t begin = std::min<int64_t>(n, chunk * index);
+  const int64_t end = std::min<int64_t>(n, begin + chunk);
+  if (begin < end) fn(begin, end, index);
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(n_threads > 0 ? n_threads
@@ -13,18 +35,10 @@ ThreadPool::ThreadPool(int n_threads)
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   for (auto& t : threads_) t.join();
-}
-
-static void run_chunk(const std::function<void(int64_t, int64_t, int)>& fn, int64_t n, int index,
-                      int n_threads) {
-  const int64_t chunk = (n + n_threads - 1) / n_threads;
-  const int64_t begin = std::min<int64_t>(n, chunk * index);
-  const int64_t end = std::min<int64_t>(n, begin + chunk);
-  if (begin < end) fn(begin, end, index);
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
@@ -33,38 +47,40 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n, 0);
     return;
   }
+  job_ = &fn;
+  job_n_ = n;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   {
+    // Publishing under the mutex pairs with the sleepers' predicate check, so none misses it.
     std::lock_guard lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    pending_ = n_threads_ - 1;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
-  start_cv_.notify_all();
+  if (sleepers_.load(std::memory_order_acquire) > 0) wake_cv_.notify_all();
   run_chunk(fn, n, 0, n_threads_);
-  std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  while (pending_.load(std::memory_order_acquire) != 0) RS_CPU_RELAX();
   job_ = nullptr;
 }
 
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t, int)>* job;
-    int64_t n;
-    {
-      std::unique_lock lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
+    // Spin for new work, then sleep.
+    const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+    int polls = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+      RS_CPU_RELAX();
+      if (++polls % 256 == 0 && std::chrono::steady_clock::now() > spin_until) {
+        std::unique_lock lock(mu_);
+        sleepers_.fetch_add(1, std::memory_order_acq_rel);
+        wake_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+        sleepers_.fetch_sub(1, std::memory_order_acq_rel);
+        break;
+      }
     }
-    run_chunk(*job, n, index, n_threads_);
-    {
-      std::lock_guard lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    run_chunk(*job_, job_n_, index, n_threads_);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -1,8 +1,13 @@
 // A persistent pool of worker threads for data-parallel loops. Threads are created once (not per
 // token); parallel_for splits [0, n) into contiguous chunks, one per thread, and the calling thread
 // works on the first chunk itself.
+//
+// Decoding one token runs a few hundred short parallel loops, so waking threads through a
+// condition variable (tens of microseconds each) would cost more than the work. Workers therefore
+// spin on an atomic job counter for a short while after each job and only then sleep.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -22,7 +27,8 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Calls fn(begin, end, thread_index) over disjoint ranges covering [0, n); returns when all
-  // are done. Not reentrant: fn must not call parallel_for on the same pool.
+  // are done. Not reentrant: fn must not call parallel_for on the same pool, and only one thread
+  // may call parallel_for at a time.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
 
  private:
@@ -30,13 +36,14 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable start_cv_, done_cv_;
+  std::atomic<uint64_t> generation_{0};  // bumped once per job
+  std::atomic<int> pending_{0};          // workers still busy with the current job
+  std::atomic<bool> stop_{false};
+  std::atomic<int> sleepers_{0};
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::mutex mu_;
+  std::condition_variable wake_cv_;
 };
 
 }  // namespace rs
