@@ -81,7 +81,9 @@ TEST(Perf, SpmAndWordPiece100KB) {
 // One tokenizer shared by several threads gives every thread the same ids.
 TEST(Perf, ConcurrentEncode) {
   RS_REQUIRE_SHARED();
-  const std::string text = english_text(20 * 1024) + " \xC3\xBCber 123456 <|eot_id|>";
+  const std::string text = english_text(20 * 1024) +
+                           " \xC3\xBC"
+                           "ber 123456 <|eot_id|>";
   auto t = test::load_gguf_tokenizer(test::shared_dir() / "oracle/vocab/ggml-vocab-llama-bpe.gguf");
   const auto expected = t.tok->encode(text, true, true);
   std::vector<std::vector<int32_t>> got(4);
