@@ -13,6 +13,15 @@ namespace {
 
 std::string blk(int64_t l, const char* name) { return "blk." + std::to_string(l) + "." + name; }
 
+// Grow-only per-thread work buffers, so a decode step allocates nothing once warmed up.
+enum Slot { kQ, kK, kV, kQKV, kAttnOut, kScores, kAct, kGate, kBoth, kH, kOut, kNormed, kSlots };
+float* scratch(Slot slot, int64_t n) {
+  thread_local std::vector<float> bufs[kSlots];
+  auto& b = bufs[slot];
+  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+  return b.data();
+}
+
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& path) {
@@ -137,31 +146,33 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int6
   const HParams& hp = hp_;
   const int64_t nq = hp.n_embd_q(), nkv = hp.n_embd_kv(), nv = hp.n_embd_v();
   const int64_t pos0 = cache.n_past();
-  Vec q(static_cast<size_t>(n * nq)), k(static_cast<size_t>(n * nkv)), v(static_cast<size_t>(n * nv));
+  float* q = scratch(kQ, n * nq);
+  float* k = scratch(kK, n * nkv);
+  float* v = scratch(kV, n * nv);
   if (L.wqkv) {
-    Vec qkv(static_cast<size_t>(n * (nq + nkv + nv)));
-    kernels::matmul(L.wqkv, h, n, qkv.data(), nullptr, pool);
+    float* qkv = scratch(kQKV, n * (nq + nkv + nv));
+    kernels::matmul(L.wqkv, h, n, qkv, nullptr, pool);
     for (int64_t t = 0; t < n; ++t) {
-      const float* row = qkv.data() + t * (nq + nkv + nv);
-      std::copy(row, row + nq, q.data() + t * nq);
-      std::copy(row + nq, row + nq + nkv, k.data() + t * nkv);
-      std::copy(row + nq + nkv, row + nq + nkv + nv, v.data() + t * nv);
+      const float* row = qkv + t * (nq + nkv + nv);
+      std::copy(row, row + nq, q + t * nq);
+      std::copy(row + nq, row + nq + nkv, k + t * nkv);
+      std::copy(row + nq + nkv, row + nq + nkv + nv, v + t * nv);
     }
   } else {
-    kernels::matmul(L.wq, h, n, q.data(), L.bq.empty() ? nullptr : L.bq.data(), pool);
-    kernels::matmul(L.wk, h, n, k.data(), L.bk.empty() ? nullptr : L.bk.data(), pool);
-    kernels::matmul(L.wv, h, n, v.data(), L.bv.empty() ? nullptr : L.bv.data(), pool);
+    kernels::matmul(L.wq, h, n, q, L.bq.empty() ? nullptr : L.bq.data(), pool);
+    kernels::matmul(L.wk, h, n, k, L.bk.empty() ? nullptr : L.bk.data(), pool);
+    kernels::matmul(L.wv, h, n, v, L.bv.empty() ? nullptr : L.bv.data(), pool);
   }
   const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
   for (int64_t t = 0; t < n; ++t) {
     if (hp.n_rot > 0) {
       for (int64_t hd = 0; hd < hp.n_head; ++hd)
-        kernels::rope(q.data() + t * nq + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
+        kernels::rope(q + t * nq + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
       for (int64_t hd = 0; hd < hp.n_head_kv; ++hd)
-        kernels::rope(k.data() + t * nkv + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
+        kernels::rope(k + t * nkv + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
     }
-    std::copy(k.data() + t * nkv, k.data() + (t + 1) * nkv, cache.k(layer, pos0 + t));
-    std::copy(v.data() + t * nv, v.data() + (t + 1) * nv, cache.v(layer, pos0 + t));
+    std::copy(k + t * nkv, k + (t + 1) * nkv, cache.k(layer, pos0 + t));
+    std::copy(v + t * nv, v + (t + 1) * nv, cache.v(layer, pos0 + t));
   }
 
   // Scores for query position p against key j: q·k / sqrt(head_dim), soft-capped when the model
@@ -170,13 +181,13 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int6
   const int64_t group = hp.n_head / hp.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
   const bool swa = hp.layer_uses_swa(layer);
-  Vec attn_out(static_cast<size_t>(n * hp.n_head * hp.head_dim_v));
+  float* attn_out = scratch(kAttnOut, n * hp.n_head * hp.head_dim_v);
   auto work = [&](int64_t begin, int64_t end, int) {
-    Vec scores(static_cast<size_t>(n_total));
+    float* scores = scratch(kScores, n_total);  // this worker's own buffer
     for (int64_t job = begin; job < end; ++job) {
       const int64_t t = job / hp.n_head, hd = job % hp.n_head, g = hd / group;
       const int64_t p = pos0 + t;
-      const float* qv = q.data() + t * nq + hd * hp.head_dim;
+      const float* qv = q + t * nq + hd * hp.head_dim;
       for (int64_t j = 0; j < n_total; ++j) {
         const bool visible = (!hp.causal || j <= p) && (!swa || p - j < hp.sliding_window);
         if (!visible) {
@@ -190,8 +201,8 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int6
         if (hp.attn_softcap > 0) s = hp.attn_softcap * std::tanh(s / hp.attn_softcap);
         scores[j] = s;
       }
-      kernels::softmax(scores.data(), n_total);
-      float* o = attn_out.data() + (t * hp.n_head + hd) * hp.head_dim_v;
+      kernels::softmax(scores, n_total);
+      float* o = attn_out + (t * hp.n_head + hd) * hp.head_dim_v;
       std::fill(o, o + hp.head_dim_v, 0.0f);
       for (int64_t j = 0; j < n_total; ++j) {
         if (scores[j] == 0) continue;
@@ -202,39 +213,38 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int6
   };
   if (pool) pool->parallel_for(n * hp.n_head, work);
   else work(0, n * hp.n_head, 0);
-  kernels::matmul(L.wo, attn_out.data(), n, out, L.bo.empty() ? nullptr : L.bo.data(), pool);
+  kernels::matmul(L.wo, attn_out, n, out, L.bo.empty() ? nullptr : L.bo.data(), pool);
 }
 
 void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool, float* out) const {
   const int64_t n_ff = hp_.n_ff;
-  Vec act(static_cast<size_t>(n * n_ff));
+  float* act = scratch(kAct, n * n_ff);
   switch (hp_.arch->ffn) {
     case FfnKind::Gelu: {
-      kernels::matmul(L.up, h, n, act.data(), L.up_b.empty() ? nullptr : L.up_b.data(), pool);
-      for (auto& a : act) a = kernels::gelu_tanh(a);
+      kernels::matmul(L.up, h, n, act, L.up_b.empty() ? nullptr : L.up_b.data(), pool);
+      for (int64_t i = 0; i < n * n_ff; ++i) act[i] = kernels::gelu_tanh(act[i]);
       break;
     }
     case FfnKind::SiluGated:
     case FfnKind::GeluGated: {
       const bool silu = hp_.arch->ffn == FfnKind::SiluGated;
-      Vec gate(static_cast<size_t>(n * n_ff));
+      float* gate = scratch(kGate, n * n_ff);
       if (L.gate) {
-        kernels::matmul(L.gate, h, n, gate.data(), nullptr, pool);
-        kernels::matmul(L.up, h, n, act.data(), nullptr, pool);
+        kernels::matmul(L.gate, h, n, gate, nullptr, pool);
+        kernels::matmul(L.up, h, n, act, nullptr, pool);
       } else {  // fused: each output row holds [gate (n_ff) | up (n_ff)]
-        Vec both(static_cast<size_t>(n * 2 * n_ff));
-        kernels::matmul(L.up, h, n, both.data(), nullptr, pool);
+        float* both = scratch(kBoth, n * 2 * n_ff);
+        kernels::matmul(L.up, h, n, both, nullptr, pool);
         for (int64_t t = 0; t < n; ++t) {
-          std::copy(both.data() + t * 2 * n_ff, both.data() + t * 2 * n_ff + n_ff, gate.data() + t * n_ff);
-          std::copy(both.data() + t * 2 * n_ff + n_ff, both.data() + (t + 1) * 2 * n_ff, act.data() + t * n_ff);
+          std::copy(both + t * 2 * n_ff, both + t * 2 * n_ff + n_ff, gate + t * n_ff);
+          std::copy(both + t * 2 * n_ff + n_ff, both + (t + 1) * 2 * n_ff, act + t * n_ff);
         }
       }
-      for (size_t i = 0; i < act.size(); ++i)
-        act[i] *= silu ? kernels::silu(gate[i]) : kernels::gelu_tanh(gate[i]);
+      for (int64_t i = 0; i < n * n_ff; ++i) act[i] *= silu ? kernels::silu(gate[i]) : kernels::gelu_tanh(gate[i]);
       break;
     }
   }
-  kernels::matmul(L.down, act.data(), n, out, L.down_b.empty() ? nullptr : L.down_b.data(), pool);
+  kernels::matmul(L.down, act, n, out, L.down_b.empty() ? nullptr : L.down_b.data(), pool);
 }
 
 Vec Model::run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool) const {
@@ -270,28 +280,29 @@ Vec Model::run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPoo
   }
   if (!w_.embd_norm.empty()) norm(w_.embd_norm, w_.embd_norm_b, x.data(), x.data(), n);
 
-  Vec h(static_cast<size_t>(n * E)), out(static_cast<size_t>(n * E));
+  float* h = scratch(kH, n * E);
+  float* out = scratch(kOut, n * E);
   for (int64_t l = 0; l < hp.n_layer; ++l) {
     const LayerWeights& L = w_.layers[l];
     // Attention sub-block: pre-norm (llama family) or none (bert, post-norm after the residual).
     const float* in = x.data();
     if (!L.attn_norm.empty()) {
-      norm(L.attn_norm, {}, x.data(), h.data(), n);
-      in = h.data();
+      norm(L.attn_norm, {}, x.data(), h, n);
+      in = h;
     }
-    attention(L, l, in, n, cache, pool, out.data());
-    if (!L.post_attn_norm.empty()) norm(L.post_attn_norm, {}, out.data(), out.data(), n);
+    attention(L, l, in, n, cache, pool, out);
+    if (!L.post_attn_norm.empty()) norm(L.post_attn_norm, {}, out, out, n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
     if (!L.attn_out_norm.empty()) norm(L.attn_out_norm, L.attn_out_norm_b, x.data(), x.data(), n);
 
     // Feed-forward sub-block, same pattern.
     in = x.data();
     if (!L.ffn_norm.empty()) {
-      norm(L.ffn_norm, {}, x.data(), h.data(), n);
-      in = h.data();
+      norm(L.ffn_norm, {}, x.data(), h, n);
+      in = h;
     }
-    ffn(L, in, n, pool, out.data());
-    if (!L.post_ffn_norm.empty()) norm(L.post_ffn_norm, {}, out.data(), out.data(), n);
+    ffn(L, in, n, pool, out);
+    if (!L.post_ffn_norm.empty()) norm(L.post_ffn_norm, {}, out, out, n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
     if (!L.out_norm.empty()) norm(L.out_norm, L.out_norm_b, x.data(), x.data(), n);
   }
@@ -307,11 +318,11 @@ void Model::forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool*
   const int64_t E = hp_.n_embd;
   const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
   const float* last = x.data() + first * E;
-  Vec normed(static_cast<size_t>(rows * E));
-  norm(w_.output_norm, w_.output_norm_b, last, normed.data(), rows);
+  float* normed = scratch(kNormed, rows * E);
+  norm(w_.output_norm, w_.output_norm_b, last, normed, rows);
   logits.resize(static_cast<size_t>(rows * hp_.n_vocab));
   const WeightView& out = w_.output ? w_.output : w_.token_embd;
-  kernels::matmul(out, normed.data(), rows, logits.data(), nullptr, pool);
+  kernels::matmul(out, normed, rows, logits.data(), nullptr, pool);
   if (hp_.final_softcap > 0) kernels::softcap(logits.data(), static_cast<int64_t>(logits.size()), hp_.final_softcap);
 }
 
