@@ -15,7 +15,7 @@ namespace {
 constexpr std::array kTypes = {
     DTypeInfo{DType::F32, "f32", 1, 4, true},      DTypeInfo{DType::F16, "f16", 1, 2, true},
     DTypeInfo{DType::Q4_0, "q4_0", 32, 18, true},  DTypeInfo{DType::Q4_1, "q4_1", 32, 20, false},
-    DTypeInfo{DType::Q5_0, "q5_0", 32, 22, false}, DTypeInfo{DType::Q5_1, "q5_1", 32, 24, false},
+    DTypeInfo{DType::Q5_0, "q5_0", 32, 22, true}, DTypeInfo{DType::Q5_1, "q5_1", 32, 24, false},
     DTypeInfo{DType::Q8_0, "q8_0", 32, 34, true},  DTypeInfo{DType::Q8_1, "q8_1", 32, 36, false},
     DTypeInfo{DType::Q2_K, "q2_K", 256, 84, false}, DTypeInfo{DType::Q3_K, "q3_K", 256, 110, false},
     DTypeInfo{DType::Q4_K, "q4_K", 256, 144, true}, DTypeInfo{DType::Q5_K, "q5_K", 256, 176, false},

@@ -46,6 +46,8 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
       return dequant_blocks<BlockQ8_0, kQK8_0>(src, dst, n);
     case DType::Q4_0:
       return dequant_blocks<BlockQ4_0, kQK4_0>(src, dst, n);
+    case DType::Q5_0:
+      return dequant_blocks<BlockQ5_0, kQK4_0>(src, dst, n);
     case DType::Q4_K:
       return dequant_blocks<BlockQ4_K, kQK_K>(src, dst, n);
     case DType::Q6_K:

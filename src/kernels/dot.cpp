@@ -71,6 +71,8 @@ float dot_row(DType t, const void* row, const float* x, int64_t n) {
       return dot_blocks<BlockQ8_0, kQK8_0>(row, x, n);
     case DType::Q4_0:
       return dot_blocks<BlockQ4_0, kQK4_0>(row, x, n);
+    case DType::Q5_0:
+      return dot_blocks<BlockQ5_0, kQK4_0>(row, x, n);
     case DType::Q4_K:
       return dot_blocks<BlockQ4_K, kQK_K>(row, x, n);
     case DType::Q6_K:

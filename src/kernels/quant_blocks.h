@@ -31,6 +31,16 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
+// Q5_0, 22 bytes: value j (< 16) = low nibble of qs[j] | bit j of qh << 4, value j + 16 = high
+// nibble of qs[j] | bit (j + 16) of qh << 4; x = d * (q - 16). (llama.cpp's Q4_K_M falls back to
+// it for rows that are not a multiple of 256.)
+struct BlockQ5_0 {
+  uint16_t d;     // fp16 scale
+  uint8_t qh[4];  // fifth bits, little-endian u32
+  uint8_t qs[kQK4_0 / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
 // Q4_K, 144 bytes: 8 sub-blocks of 32 values, x = d*sc[s]*q - dmin*m[s] with q in [0, 15].
 //   scales[12]: 8 six-bit scales sc[s] and 8 six-bit mins m[s], packed as
 //     s < 4: sc = scales[s] & 63,             m = scales[s+4] & 63
@@ -73,6 +83,7 @@ inline int64_t values_per_block(DType t) {
     case DType::Q8_0:
       return kQK8_0;
     case DType::Q4_0:
+    case DType::Q5_0:
       return kQK4_0;
     case DType::Q4_K:
     case DType::Q6_K:
@@ -107,6 +118,18 @@ inline void dequant_block(const BlockQ4_0& b, float* y) {
   for (int j = 0; j < kQK4_0 / 2; ++j) {
     y[j] = static_cast<float>((b.qs[j] & 0x0F) - 8) * d;
     y[j + kQK4_0 / 2] = static_cast<float>((b.qs[j] >> 4) - 8) * d;
+  }
+}
+
+inline void dequant_block(const BlockQ5_0& b, float* y) {
+  const float d = fp16_to_fp32(b.d);
+  const uint32_t qh = static_cast<uint32_t>(b.qh[0]) | static_cast<uint32_t>(b.qh[1]) << 8 |
+                      static_cast<uint32_t>(b.qh[2]) << 16 | static_cast<uint32_t>(b.qh[3]) << 24;
+  for (int j = 0; j < kQK4_0 / 2; ++j) {
+    const int hi0 = static_cast<int>((qh >> j) << 4 & 0x10);
+    const int hi1 = static_cast<int>((qh >> (j + 12)) & 0x10);
+    y[j] = static_cast<float>(((b.qs[j] & 0x0F) | hi0) - 16) * d;
+    y[j + kQK4_0 / 2] = static_cast<float>(((b.qs[j] >> 4) | hi1) - 16) * d;
   }
 }
 

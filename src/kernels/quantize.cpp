@@ -320,6 +320,34 @@ void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t nb) {
   }
 }
 
+// ---- Q5_0: as Q4_0 with 5 bits: d = max / -16, q = min(31, trunc(x/d + 16.5)); the fifth bits
+// go to qh (bit j for value j).
+void quantize_q5_0(const float* x, BlockQ5_0* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK4_0) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < kQK4_0; ++j) {
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    }
+    const float d = max / -16;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = fp32_to_fp16(d);
+    uint32_t qh = 0;
+    for (int j = 0; j < kQK4_0 / 2; ++j) {
+      const float x0 = x[j] * id;
+      const float x1 = x[kQK4_0 / 2 + j] * id;
+      const auto q0 = static_cast<uint8_t>(std::min<int>(31, static_cast<int8_t>(x0 + 16.5f)));
+      const auto q1 = static_cast<uint8_t>(std::min<int>(31, static_cast<int8_t>(x1 + 16.5f)));
+      y[i].qs[j] = static_cast<uint8_t>((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+      qh |= static_cast<uint32_t>((q0 & 0x10u) >> 4) << j;
+      qh |= static_cast<uint32_t>((q1 & 0x10u) >> 4) << (j + kQK4_0 / 2);
+    }
+    for (int k = 0; k < 4; ++k) y[i].qh[k] = static_cast<uint8_t>(qh >> (8 * k));
+  }
+}
+
 }  // namespace
 
 void quantize_row(DType t, const float* src, void* dst, int64_t n) {
@@ -346,6 +374,8 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
       return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), nb);
     case DType::Q4_0:
       return quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), nb);
+    case DType::Q5_0:
+      return quantize_q5_0(src, static_cast<BlockQ5_0*>(dst), nb);
     case DType::Q4_K:
       return quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), nb);
     case DType::Q6_K:

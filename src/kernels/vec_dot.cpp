@@ -91,6 +91,23 @@ float ref_q4_0(const void* w, const void* a, int64_t n) {
   return sum;
 }
 
+float ref_q5_0(const void* w, const void* a, int64_t n) {
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK4_0; ++b) {
+    // Integer values q - 16 via the shared decoder with a unit scale.
+    BlockQ5_0 unit = x[b];
+    unit.d = fp32_to_fp16(1.0f);
+    float v[kQK4_0];
+    dequant_block(unit, v);
+    int s = 0;
+    for (int j = 0; j < kQK4_0; ++j) s += static_cast<int>(v[j]) * y[b].qs[j];
+    sum += fp16_to_fp32(x[b].d) * fp16_to_fp32(y[b].d) * static_cast<float>(s);
+  }
+  return sum;
+}
+
 float ref_q4_K(const void* w, const void* a, int64_t n) {
   const auto* x = static_cast<const BlockQ4_K*>(w);
   const auto* y = static_cast<const BlockQ8K*>(a);
@@ -153,6 +170,7 @@ bool simd_available() {
 ActFormat act_format_for(DType t) {
   switch (t) {
     case DType::Q4_0:
+    case DType::Q5_0:
     case DType::Q8_0: return ActFormat::Q8_0;
     case DType::Q4_K:
     case DType::Q6_K: return ActFormat::Q8_K;
@@ -186,6 +204,7 @@ VecDotFn vec_dot_reference(DType t) {
     case DType::BF16: return ref_half<bf16_to_fp32>;
     case DType::Q8_0: return ref_q8_0;
     case DType::Q4_0: return ref_q4_0;
+    case DType::Q5_0: return ref_q5_0;
     case DType::Q4_K: return ref_q4_K;
     case DType::Q6_K: return ref_q6_K;
     default: fail("no kernel for tensor type {}", dtype_name(t));

@@ -86,6 +86,34 @@ float dot_q4_0(const void* wp, const void* ap, int64_t n) {
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
+// 32 bits -> 32 bytes, 0xFF where the bit is set.
+inline __m256i bytes_from_bits(const uint8_t* p) {
+  uint32_t bits;
+  std::memcpy(&bits, p, 4);
+  // Byte i takes byte i/8 of `bits`, then keeps only bit i%8.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+// Q5_0: nibble | fifth bit, minus 16. Where the fifth bit is clear, OR-ing 0xF0 into the nibble
+// gives nibble − 16 in two's complement; where it is set the nibble is already q − 16 + 16 − 16.
+float dot_q5_0(const void* wp, const void* ap, int64_t n) {
+  const auto* w = static_cast<const BlockQ5_0*>(wp);
+  const auto* a = static_cast<const BlockQ8_0*>(ap);
+  const int64_t nb = n / kQK4_0;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i hi = _mm256_andnot_si256(bytes_from_bits(w[b].qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    const __m256i q = _mm256_or_si256(unpack_nibbles(w[b].qs), hi);
+    const __m256i d = dot_i8(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].qs)));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * h2f(a[b].d)), _mm256_cvtepi32_ps(d), acc);
+  }
+  return hsum(acc);
+}
+
 // Q4_K: per 256-block, four groups of 64 values: low nibbles are sub-block 2g, high nibbles 2g+1.
 // Σ x·a = d_a·(d·Σ_s sc_s·Σ q·a − dmin·Σ_s m_s·Σ a), with Σ a per sub-block from the bsums.
 float dot_q4_K(const void* wp, const void* ap, int64_t n) {
@@ -206,6 +234,7 @@ VecDotFn vec_dot_for(DType t) {
     case DType::BF16: return dot_half<true>;
     case DType::Q8_0: return dot_q8_0;
     case DType::Q4_0: return dot_q4_0;
+    case DType::Q5_0: return dot_q5_0;
     case DType::Q4_K: return dot_q4_K;
     case DType::Q6_K: return dot_q6_K;
     default: return nullptr;

@@ -19,7 +19,7 @@ namespace rs::kernels {
 namespace {
 
 const DType kAllTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
-                           DType::Q4_0, DType::Q4_K, DType::Q6_K};
+                           DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K};
 
 std::vector<uint8_t> row_buffer(DType t, int64_t n) {
   return std::vector<uint8_t>(row_bytes(dtype_info(t), static_cast<uint64_t>(n)));
@@ -61,6 +61,7 @@ std::vector<uint8_t> random_row_bytes(std::mt19937& rng, DType t, int64_t n) {
       }
       case DType::Q8_0:
       case DType::Q4_0:
+      case DType::Q5_0:
         set_half(blk);
         break;  // d at offset 0
       case DType::Q4_K:
@@ -183,6 +184,8 @@ double rel_bound(DType t) {
       return 0.6 / 127;
     case DType::Q4_0:
       return 1.05 / 8;
+    case DType::Q5_0:
+      return 1.05 / 16;
     case DType::Q6_K:
       return 2.0 / 32;
     case DType::Q4_K:
@@ -204,6 +207,8 @@ TEST(RoundTrip, ZerosStayZero) {
       uint8_t want = 0;
       if (t == DType::Q4_0)
         want = i % sizeof(BlockQ4_0) == 0 ? 0x00 : i % sizeof(BlockQ4_0) == 1 ? 0x80 : 0x88;
+      if (t == DType::Q5_0)  // likewise q = 16: nibbles 0, every fifth bit set
+        want = i % sizeof(BlockQ5_0) == 1 ? 0x80 : (i % sizeof(BlockQ5_0) >= 2 && i % sizeof(BlockQ5_0) < 6) ? 0xFF : 0x00;
       ASSERT_EQ(row[i], want) << dtype_name(t) << " byte " << i;
     }
     std::vector<float> y(512, 1.0f);

@@ -54,7 +54,7 @@ TEST_P(VecDotTest, FastEqualsReferenceAndDequantizedDot) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, VecDotTest,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0,
-                                           DType::Q4_0, DType::Q4_K, DType::Q6_K),
+                                           DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K),
                          [](const auto& param_info) { return std::string(dtype_name(param_info.param)); });
 
 TEST(ActQuant, Q8_0MatchesScalarRounding) {
