@@ -206,7 +206,6 @@ std::unique_ptr<Tokenizer> bpe_from_json(const json& root, const std::string& pa
         find_token(spec.tokens, {"<|end_of_text|>", "<|endoftext|>", "</s>", "<|im_end|>"});
     if (e >= 0) spec.eos = e;
   }
-  if (!spec.add_bos) spec.add_bos = false;
   return tok::make_tokenizer(spec);
 }
 

@@ -48,12 +48,9 @@ enum Attr : uint32_t {
   kAttrRstrip = 1u << 8,
 };
 
-// Transparent hashing so lookups by string_view allocate nothing.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-using TokenMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+// Token text -> id. The keys view the strings of VocabTokenizer::text_, which never change after
+// construction, so the table holds no second copy of a 128k-token vocabulary.
+using TokenMap = std::unordered_map<std::string_view, int32_t>;
 
 // A piece of the input after special-token partitioning: either raw text or one token id.
 struct Fragment {

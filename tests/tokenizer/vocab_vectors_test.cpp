@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "tok_test_util.h"
 #include "tokenizer/vocab.h"
@@ -110,6 +111,14 @@ TEST(VocabVectorsLlamaBpe, EncoderJson) {
   EXPECT_EQ(tok->eos(), 128001);
   EXPECT_TRUE(tok->add_bos());
   check_vectors(*tok, "ggml-vocab-llama-bpe");
+  // With add_special it reproduces the oracle's llama-bpe references (BOS 128000 included).
+  const auto ref = nlohmann::json::parse(
+      test::read_file(test::shared_dir() / "oracle/refs/tokenize/ggml-vocab-llama-bpe.json"));
+  for (const auto& r : ref["results"]) {
+    const auto ids = r["tokens"].get<std::vector<int32_t>>();
+    EXPECT_EQ(tok->encode(r["prompt"].get<std::string>(), true, false), ids);
+    EXPECT_EQ(tok->decode(ids), r["detok_remove_special"].get<std::string>());
+  }
 }
 
 // The encoder.json tokenizer and the GGUF one agree on every token text and piece.
