@@ -12,6 +12,9 @@ void register_commands(CLI::App& app) {
   register_info(app);
   register_tokenize(app);
   register_embed(app);
+  register_make_random(app);
+  register_quantize(app);
+  register_bench(app);
 }
 
 int exit_code() { return g_exit_code; }

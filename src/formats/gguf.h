@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -124,10 +125,15 @@ class File {
 };
 
 // Builds a GGUF v3 file. Metadata keeps insertion order; setting an existing key replaces its
-// value in place. Tensor data is either owned by the writer or borrowed (the caller keeps it
-// alive until write() returns), so quantizing a large model does not hold two copies.
+// value in place. Tensor data is either owned by the writer, borrowed (the caller keeps it
+// alive until write() returns), or produced on demand while the file is written, so quantizing
+// or generating a large model holds one tensor's bytes at a time, never the whole model.
 class Writer {
  public:
+  // Returns the tensor's bytes (exactly the size its type and shape need); called once per
+  // write()/to_bytes(), in tensor order, right before the data is written.
+  using Producer = std::function<std::vector<uint8_t>()>;
+
   explicit Writer(uint64_t alignment = 32);
 
   void set(const std::string& key, Value v);
@@ -136,6 +142,8 @@ class Writer {
                   std::vector<uint8_t> data);
   void add_tensor_view(const std::string& name, DType type, std::vector<int64_t> ne,
                        std::span<const uint8_t> data);
+  void add_tensor_lazy(const std::string& name, DType type, std::vector<int64_t> ne,
+                       Producer produce);
 
   // Writes to `path`.tmp, flushes, then renames, so a failure (disk full) never leaves a
   // half-written file under the final name. Throws rs::Error on any I/O failure.
@@ -150,6 +158,7 @@ class Writer {
     std::vector<int64_t> ne;
     std::vector<uint8_t> owned;
     std::span<const uint8_t> view;
+    Producer produce;  // set for lazy tensors
   };
   template <typename Sink>
   void emit(Sink& sink) const;

@@ -107,28 +107,36 @@ void Writer::remove(const std::string& key) {
 
 void Writer::add_tensor(const std::string& name, DType type, std::vector<int64_t> ne,
                         std::vector<uint8_t> data) {
-  tensors_.push_back({name, type, std::move(ne), std::move(data), {}});
+  tensors_.push_back({name, type, std::move(ne), std::move(data), {}, {}});
   tensors_.back().view = tensors_.back().owned;
 }
 
 void Writer::add_tensor_view(const std::string& name, DType type, std::vector<int64_t> ne,
                              std::span<const uint8_t> data) {
-  tensors_.push_back({name, type, std::move(ne), {}, data});
+  tensors_.push_back({name, type, std::move(ne), {}, data, {}});
+}
+
+void Writer::add_tensor_lazy(const std::string& name, DType type, std::vector<int64_t> ne,
+                             Producer produce) {
+  tensors_.push_back({name, type, std::move(ne), {}, {}, std::move(produce)});
 }
 
 template <typename Sink>
 void Writer::emit(Sink& s) const {
-  // Validate first so an error leaves nothing behind.
+  // Validate first so an error leaves nothing behind (lazy tensors are checked when produced).
+  auto needed = [](const PendingTensor& t) {
+    int64_t n = 1;
+    for (auto d : t.ne) n *= d;
+    return row_bytes(dtype_info(t.type), static_cast<uint64_t>(n));
+  };
   for (const auto& t : tensors_) {
     const auto& info = dtype_info(t.type);
     RS_CHECK(!t.ne.empty() && t.ne.size() <= 4, "GGUF writer: tensor '{}' needs 1 to 4 dims", t.name);
-    int64_t n = 1;
-    for (auto d : t.ne) n *= d;
     RS_CHECK(t.ne[0] % info.block_size == 0, "GGUF writer: tensor '{}' row {} is not a multiple of {}",
              t.name, t.ne[0], info.block_size);
-    RS_CHECK(t.view.size() == row_bytes(info, static_cast<uint64_t>(n)),
+    RS_CHECK(t.produce || t.view.size() == needed(t),
              "GGUF writer: tensor '{}' has {} bytes of data, its shape needs {}", t.name,
-             t.view.size(), row_bytes(info, static_cast<uint64_t>(n)));
+             t.view.size(), needed(t));
   }
   put<Sink, uint32_t>(s, 0x46554747);
   put<Sink, uint32_t>(s, 3);
@@ -146,11 +154,19 @@ void Writer::emit(Sink& s) const {
     for (auto d : t.ne) put<Sink, uint64_t>(s, static_cast<uint64_t>(d));
     put<Sink, uint32_t>(s, static_cast<uint32_t>(t.type));
     put<Sink, uint64_t>(s, offset);
-    offset += (t.view.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset += (needed(t) + alignment_ - 1) / alignment_ * alignment_;
   }
   pad_to(s, alignment_);
   for (const auto& t : tensors_) {
-    s.put(t.view.data(), t.view.size());
+    if (t.produce) {
+      const std::vector<uint8_t> bytes = t.produce();  // freed right after it is written
+      RS_CHECK(bytes.size() == needed(t),
+               "GGUF writer: tensor '{}' was produced with {} bytes, its shape needs {}", t.name,
+               bytes.size(), needed(t));
+      s.put(bytes.data(), bytes.size());
+    } else {
+      s.put(t.view.data(), t.view.size());
+    }
     pad_to(s, alignment_);
   }
 }
