@@ -15,6 +15,7 @@ void register_commands(CLI::App& app) {
   register_make_random(app);
   register_quantize(app);
   register_bench(app);
+  register_eval(app);
 }
 
 int exit_code() { return g_exit_code; }
