@@ -24,15 +24,13 @@ void register_quantize(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize",
                                  "Convert a GGUF model to another type mix (llama-quantize rules)");
   cmd->footer(
-      "Types: " + quant_mix_names() +
-      ".\n"
+      "Types: " + quant_mix_names() + ".\n" +
       "Rules follow llama-quantize: norms and biases stay F32; output.weight (or the tied token\n"
-      "embedding) gets Q6_K; Q4_K_M puts attn_v and ffn_down of the first and last eighth of the\n"
-      "layers and of every third layer in between in Q6_K. Rows that are not a multiple of a\n"
-      "K-quant's 256 fall back as in llama.cpp (Q4_K -> Q5_0, Q6_K -> Q8_0); types rightsize "
-      "cannot\n"
-      "compute yet (Q5_0, Q5_1, Q5_K) are replaced by Q8_0 (Q5_K by Q6_K). The summary says "
-      "where.\n"
+      "embedding) gets Q6_K; Q4_K_M puts attn_v and ffn_down of the first and last eighth of\n"
+      "the layers and of every third layer in between in Q6_K. Rows that are not a multiple\n"
+      "of a K-quant's 256 fall back as in llama.cpp (Q4_K -> Q5_0, Q6_K -> Q8_0). A type\n"
+      "rightsize cannot compute yet (Q5_1, Q5_K) is replaced by the nearest one with more\n"
+      "bits (Q8_0, Q6_K). The summary lists each tensor kind's types and the reasons.\n"
       "Examples:\n"
       "  rightsize quantize model-f32.gguf model-q4_k_m.gguf q4_k_m\n"
       "  rightsize quantize model-f16.gguf model-q8_0.gguf Q8_0 -t 2 --json");

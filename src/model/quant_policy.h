@@ -16,10 +16,11 @@
 //   * Fallback when a row length is not a multiple of the chosen type's block (e.g. 576 for a
 //     256-block K-quant): Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0; F16 if even that does not fit.
 //
-// rightsize's one departure: types it cannot compute with yet are replaced by the nearest type
-// with at least as many bits that it can: Q5_0 and Q5_1 → Q8_0, Q5_K → Q6_K (or Q8_0 when the
-// row is not a multiple of 256). The replacement is recorded in the tensor's note and printed
-// in the summary; once the kernels support Q5_0/Q5_K, the llama.cpp choice is used unchanged.
+// rightsize's one departure: a type llama.cpp picks that rightsize cannot compute with yet is
+// replaced by the nearest type with at least as many bits that it can (Q5_0, Q5_1 → Q8_0;
+// Q5_K → Q6_K, or Q8_0 when the row is not a multiple of 256), checked at run time with
+// kernels::is_supported. The replacement is recorded in the tensor's note and printed in the
+// summary. Q5_0 is supported now, so the Q4_K_M mix of a 576-wide model is llama.cpp's exactly.
 #pragma once
 
 #include <cstdint>

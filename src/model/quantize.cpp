@@ -1,5 +1,8 @@
 #include "model/quantize.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <filesystem>
 
@@ -9,6 +12,16 @@
 
 namespace rs {
 namespace {
+
+// Drops the pages of [p, p + n) from this process's mapping once a tensor has been read: the
+// kernel keeps them in the page cache, but the process's resident size no longer grows to the
+// whole input while it is quantized. Only whole pages inside the range are released.
+void release_pages(const uint8_t* p, size_t n) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // a hint
+}
 
 bool is_float_type(DType t) {
   return t == DType::F32 || t == DType::F16 || t == DType::BF16;
@@ -67,6 +80,7 @@ WriteReport quantize_model(const std::string& in_path, const std::string& out_pa
         kernels::dequantize_row(from, data + static_cast<size_t>(row) * in_row, out, n);
       };
     }
+    j.release = [data = t.data, n = t.nbytes] { release_pages(data, n); };
     jobs.push_back(std::move(j));
   }
 

@@ -112,7 +112,10 @@ WriteReport write_converted(gguf::Writer& writer, std::vector<TensorJob> jobs,
   for (size_t i = 0; i < shared_jobs->size(); ++i) {
     const TensorPlan& p = (*shared_jobs)[i].plan;
     writer.add_tensor_lazy(p.name, p.to, p.ne, [shared_jobs, i, &pool, &progress] {
-      return produce((*shared_jobs)[i], pool, progress);
+      const TensorJob& job = (*shared_jobs)[i];
+      std::vector<uint8_t> bytes = produce(job, pool, progress);
+      if (job.release) job.release();
+      return bytes;
     });
   }
   writer.write(path);

@@ -43,6 +43,9 @@ struct TensorJob {
   // ... or the f32 values of row r (plan.ne[0] of them). Called from several threads at once for
   // different rows, so it must only read shared state.
   std::function<void(int64_t row, float* out)> row_values;
+  // Optional: called once the tensor's bytes are in the file (quantize drops the input's mapped
+  // pages here, so the process's resident size stays near one tensor, not the whole input).
+  std::function<void()> release;
 };
 
 struct WriteReport {
