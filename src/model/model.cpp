@@ -11,7 +11,9 @@
 namespace rs {
 namespace {
 
-std::string blk(int64_t l, const char* name) { return "blk." + std::to_string(l) + "." + name; }
+std::string blk(int64_t l, const char* name) {
+  return "blk." + std::to_string(l) + "." + name;
+}
 
 // Grow-only per-thread work buffers, so a decode step allocates nothing once warmed up.
 enum Slot { kQ, kK, kV, kQKV, kAttnOut, kScores, kAct, kGate, kBoth, kH, kOut, kNormed, kSlots };
@@ -34,27 +36,32 @@ std::unique_ptr<Model> Model::from_source(std::unique_ptr<TensorSource> source) 
   return m;
 }
 
-Model::Model(std::unique_ptr<TensorSource> source) : source_(std::move(source)), hp_(source_->hparams()) {}
+Model::Model(std::unique_ptr<TensorSource> source)
+    : source_(std::move(source)), hp_(source_->hparams()) {}
 
 void Model::bind_weights() {
   const TensorSource& src = *source_;
   const std::string where = src.describe();
 
   // A 2-D weight: ne must be [n_in, n_out] (n_out may be left open with -1).
-  auto matrix = [&](const std::string& name, int64_t n_in, int64_t n_out, bool required) -> WeightView {
+  auto matrix = [&](const std::string& name, int64_t n_in, int64_t n_out,
+                    bool required) -> WeightView {
     const TensorRef* t = src.find(name);
     if (!t) {
       RS_CHECK(!required, "{}: tensor '{}' is missing", where, name);
       return {};
     }
-    RS_CHECK(kernels::is_supported(t->type), "{}: tensor '{}' has type {}, which rightsize cannot compute with yet",
-             where, name, dtype_name(t->type));
+    RS_CHECK(kernels::is_supported(t->type),
+             "{}: tensor '{}' has type {}, which rightsize cannot compute with yet", where, name,
+             dtype_name(t->type));
     const int64_t rows = t->ne.size() >= 2 ? t->ne[1] : 1;
     RS_CHECK(t->ne.size() <= 2 && t->ne[0] == n_in && (n_out < 0 || rows == n_out),
-             "{}: tensor '{}' has shape [{}], expected [{}, {}]", where, name, fmt::join(t->ne, ", "), n_in, n_out);
+             "{}: tensor '{}' has shape [{}], expected [{}, {}]", where, name,
+             fmt::join(t->ne, ", "), n_in, n_out);
     const auto& info = dtype_info(t->type);
     WeightView w{t->type, n_in, rows, t->data, row_bytes(info, static_cast<uint64_t>(n_in))};
-    RS_CHECK(w.row_bytes * static_cast<size_t>(rows) == t->nbytes, "{}: tensor '{}' size mismatch", where, name);
+    RS_CHECK(w.row_bytes * static_cast<size_t>(rows) == t->nbytes, "{}: tensor '{}' size mismatch",
+             where, name);
     weight_bytes_ += t->nbytes;
     return w;
   };
@@ -65,9 +72,10 @@ void Model::bind_weights() {
       RS_CHECK(!required, "{}: tensor '{}' is missing", where, name);
       return {};
     }
-    RS_CHECK(t->ne.size() == 1 && t->ne[0] == n, "{}: tensor '{}' has shape [{}], expected [{}]", where, name,
-             fmt::join(t->ne, ", "), n);
-    RS_CHECK(kernels::is_supported(t->type), "{}: tensor '{}' has unsupported type {}", where, name, dtype_name(t->type));
+    RS_CHECK(t->ne.size() == 1 && t->ne[0] == n, "{}: tensor '{}' has shape [{}], expected [{}]",
+             where, name, fmt::join(t->ne, ", "), n);
+    RS_CHECK(kernels::is_supported(t->type), "{}: tensor '{}' has unsupported type {}", where, name,
+             dtype_name(t->type));
     Vec v(static_cast<size_t>(n));
     kernels::dequantize_row(t->type, t->data, v.data(), n);
     weight_bytes_ += t->nbytes;
@@ -79,8 +87,9 @@ void Model::bind_weights() {
   const bool is_bert = hp.arch->ffn == FfnKind::Gelu;
   w_.token_embd = matrix("token_embd.weight", hp.n_embd, -1, true);
   if (hp_.n_vocab == 0) hp_.n_vocab = w_.token_embd.n_out;
-  RS_CHECK(w_.token_embd.n_out == hp_.n_vocab, "{}: token_embd has {} rows but the vocabulary has {} tokens",
-           where, w_.token_embd.n_out, hp_.n_vocab);
+  RS_CHECK(w_.token_embd.n_out == hp_.n_vocab,
+           "{}: token_embd has {} rows but the vocabulary has {} tokens", where,
+           w_.token_embd.n_out, hp_.n_vocab);
   if (is_bert) {
     w_.position_embd = matrix("position_embd.weight", hp.n_embd, -1, true);
     w_.token_types = matrix("token_types.weight", hp.n_embd, -1, false);
@@ -136,16 +145,19 @@ void Model::bind_weights() {
 void Model::norm(const Vec& w, const Vec& b, const float* x, float* y, int64_t n_rows) const {
   const int64_t n = hp_.n_embd;
   for (int64_t t = 0; t < n_rows; ++t) {
-    if (hp_.arch->norm == NormKind::RMS) kernels::rms_norm(x + t * n, w.data(), y + t * n, n, hp_.norm_eps);
-    else kernels::layer_norm(x + t * n, w.data(), b.empty() ? nullptr : b.data(), y + t * n, n, hp_.norm_eps);
+    if (hp_.arch->norm == NormKind::RMS)
+      kernels::rms_norm(x + t * n, w.data(), y + t * n, n, hp_.norm_eps);
+    else
+      kernels::layer_norm(x + t * n, w.data(), b.empty() ? nullptr : b.data(), y + t * n, n,
+                          hp_.norm_eps);
   }
 }
 
-void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int64_t n, KVCache& cache,
-                      ThreadPool* pool, float* out) const {
+void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
+                      std::span<const SeqBatch> seqs, int64_t n, ThreadPool* pool,
+                      float* out) const {
   const HParams& hp = hp_;
   const int64_t nq = hp.n_embd_q(), nkv = hp.n_embd_kv(), nv = hp.n_embd_v();
-  const int64_t pos0 = cache.n_past();
   float* q = scratch(kQ, n * nq);
   float* k = scratch(kK, n * nkv);
   float* v = scratch(kV, n * nv);
@@ -163,30 +175,57 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int6
     kernels::matmul(L.wk, h, n, k, L.bk.empty() ? nullptr : L.bk.data(), pool);
     kernels::matmul(L.wv, h, n, v, L.bv.empty() ? nullptr : L.bv.data(), pool);
   }
-  const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
-  for (int64_t t = 0; t < n; ++t) {
-    if (hp.n_rot > 0) {
-      for (int64_t hd = 0; hd < hp.n_head; ++hd)
-        kernels::rope(q + t * nq + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
-      for (int64_t hd = 0; hd < hp.n_head_kv; ++hd)
-        kernels::rope(k + t * nkv + hd * hp.head_dim, hp.n_rot, pos0 + t, hp.rope_base, freqs, hp.rope_style);
+
+  // Token i of the batch belongs to sequence seq_of[i] at position pos_of[i] of its cache.
+  // (Plain pointers below: the pool's workers must read this thread's buffers, not their own.)
+  thread_local std::vector<int32_t> seq_buf;
+  thread_local std::vector<int64_t> pos_buf;
+  seq_buf.resize(static_cast<size_t>(n));
+  pos_buf.resize(static_cast<size_t>(n));
+  int32_t* seq_of = seq_buf.data();
+  int64_t* pos_of = pos_buf.data();
+  int64_t max_total = 0;
+  for (int64_t i = 0, s = 0; s < static_cast<int64_t>(seqs.size()); ++s) {
+    const int64_t pos0 = seqs[s].cache->n_past();
+    for (size_t t = 0; t < seqs[s].tokens.size(); ++t, ++i) {
+      seq_of[i] = static_cast<int32_t>(s);
+      pos_of[i] = pos0 + static_cast<int64_t>(t);
     }
-    std::copy(k + t * nkv, k + (t + 1) * nkv, cache.k(layer, pos0 + t));
-    std::copy(v + t * nv, v + (t + 1) * nv, cache.v(layer, pos0 + t));
+    max_total = std::max(max_total, pos0 + static_cast<int64_t>(seqs[s].tokens.size()));
   }
 
-  // Scores for query position p against key j: q·k / sqrt(head_dim), soft-capped when the model
-  // says so, masked (causal, sliding window), softmax, then the weighted sum of values.
-  const int64_t n_total = pos0 + n;
+  const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t p = pos_of[t];
+    if (hp.n_rot > 0) {
+      for (int64_t hd = 0; hd < hp.n_head; ++hd)
+        kernels::rope(q + t * nq + hd * hp.head_dim, hp.n_rot, p, hp.rope_base, freqs,
+                      hp.rope_style);
+      for (int64_t hd = 0; hd < hp.n_head_kv; ++hd)
+        kernels::rope(k + t * nkv + hd * hp.head_dim, hp.n_rot, p, hp.rope_base, freqs,
+                      hp.rope_style);
+    }
+    KVCache& cache = *seqs[seq_of[t]].cache;
+    std::copy(k + t * nkv, k + (t + 1) * nkv, cache.k(layer, p));
+    std::copy(v + t * nv, v + (t + 1) * nv, cache.v(layer, p));
+  }
+
+  // Scores for query position p against key j of the same sequence: q·k / sqrt(head_dim),
+  // soft-capped when the model says so, masked (causal, sliding window), softmax, then the
+  // weighted sum of values. Keys run over the sequence's whole cache up to its last new token,
+  // so a token's result is the same whether it came alone or with others.
   const int64_t group = hp.n_head / hp.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
   const bool swa = hp.layer_uses_swa(layer);
   float* attn_out = scratch(kAttnOut, n * hp.n_head * hp.head_dim_v);
   auto work = [&](int64_t begin, int64_t end, int) {
-    float* scores = scratch(kScores, n_total);  // this worker's own buffer
+    float* scores = scratch(kScores, max_total);  // this worker's own buffer
     for (int64_t job = begin; job < end; ++job) {
       const int64_t t = job / hp.n_head, hd = job % hp.n_head, g = hd / group;
-      const int64_t p = pos0 + t;
+      const SeqBatch& sb = seqs[seq_of[t]];
+      const KVCache& cache = *sb.cache;
+      const int64_t n_total = cache.n_past() + static_cast<int64_t>(sb.tokens.size());
+      const int64_t p = pos_of[t];
       const float* qv = q + t * nq + hd * hp.head_dim;
       for (int64_t j = 0; j < n_total; ++j) {
         const bool visible = (!hp.causal || j <= p) && (!swa || p - j < hp.sliding_window);
@@ -211,12 +250,15 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h, int6
       }
     }
   };
-  if (pool) pool->parallel_for(n * hp.n_head, work);
-  else work(0, n * hp.n_head, 0);
+  if (pool)
+    pool->parallel_for(n * hp.n_head, work);
+  else
+    work(0, n * hp.n_head, 0);
   kernels::matmul(L.wo, attn_out, n, out, L.bo.empty() ? nullptr : L.bo.data(), pool);
 }
 
-void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool, float* out) const {
+void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool,
+                float* out) const {
   const int64_t n_ff = hp_.n_ff;
   float* act = scratch(kAct, n * n_ff);
   switch (hp_.arch->ffn) {
@@ -240,43 +282,62 @@ void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* po
           std::copy(both + t * 2 * n_ff + n_ff, both + (t + 1) * 2 * n_ff, act + t * n_ff);
         }
       }
-      for (int64_t i = 0; i < n * n_ff; ++i) act[i] *= silu ? kernels::silu(gate[i]) : kernels::gelu_tanh(gate[i]);
+      for (int64_t i = 0; i < n * n_ff; ++i)
+        act[i] *= silu ? kernels::silu(gate[i]) : kernels::gelu_tanh(gate[i]);
       break;
     }
   }
   kernels::matmul(L.down, act, n, out, L.down_b.empty() ? nullptr : L.down_b.data(), pool);
 }
 
-Vec Model::run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool) const {
+Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
   const HParams& hp = hp_;
-  const auto n = static_cast<int64_t>(tokens.size());
-  const int64_t pos0 = cache.n_past(), E = hp.n_embd;
-  RS_CHECK(n > 0, "nothing to evaluate: the token list is empty");
-  RS_CHECK(pos0 + n <= cache.n_ctx(),
-           "context overflow: {} tokens already in the context plus {} new exceed its size {} "
-           "(raise --ctx-size, up to the model's {}, or shorten the prompt)",
-           pos0, n, cache.n_ctx(), hp.n_ctx_train);
-  for (int32_t id : tokens)
-    RS_CHECK(id >= 0 && id < hp.n_vocab, "token id {} is outside the vocabulary [0, {})", id, hp.n_vocab);
+  const int64_t E = hp.n_embd;
+  int64_t n = 0;
+  RS_CHECK(!seqs.empty(), "nothing to evaluate: the batch is empty");
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    const SeqBatch& sb = seqs[s];
+    RS_CHECK(sb.cache && !sb.tokens.empty(), "nothing to evaluate: the token list is empty");
+    for (size_t o = 0; o < s; ++o)
+      RS_CHECK(seqs[o].cache != sb.cache, "a batch names the same KV cache twice");
+    const int64_t pos0 = sb.cache->n_past(), m = static_cast<int64_t>(sb.tokens.size());
+    RS_CHECK(pos0 + m <= sb.cache->n_ctx(),
+             "context overflow: {} tokens already in the context plus {} new exceed its size {} "
+             "(raise --ctx-size, up to the model's {}, or shorten the prompt)",
+             pos0, m, sb.cache->n_ctx(), hp.n_ctx_train);
+    for (int32_t id : sb.tokens)
+      RS_CHECK(id >= 0 && id < hp.n_vocab, "token id {} is outside the vocabulary [0, {})", id,
+               hp.n_vocab);
+    if (w_.position_embd)
+      RS_CHECK(pos0 + m <= w_.position_embd.n_out,
+               "input of {} tokens exceeds the model's {} positions", pos0 + m,
+               w_.position_embd.n_out);
+    n += m;
+  }
 
   Vec x(static_cast<size_t>(n * E));
-  for (int64_t t = 0; t < n; ++t) kernels::get_row(w_.token_embd, tokens[t], x.data() + t * E);
+  {
+    int64_t i = 0;
+    Vec row(w_.position_embd ? static_cast<size_t>(E) : 0);
+    for (const SeqBatch& sb : seqs) {
+      const int64_t pos0 = sb.cache->n_past();
+      for (size_t t = 0; t < sb.tokens.size(); ++t, ++i) {
+        float* xi = x.data() + i * E;
+        kernels::get_row(w_.token_embd, sb.tokens[t], xi);
+        if (!w_.position_embd) continue;
+        // bert: absolute positions and token type 0
+        kernels::get_row(w_.position_embd, pos0 + static_cast<int64_t>(t), row.data());
+        for (int64_t e = 0; e < E; ++e) xi[e] += row[e];
+        if (w_.token_types) {
+          kernels::get_row(w_.token_types, 0, row.data());
+          for (int64_t e = 0; e < E; ++e) xi[e] += row[e];
+        }
+      }
+    }
+  }
   if (hp.arch->embd_scale_sqrt) {
     const float s = std::sqrt(static_cast<float>(E));
     for (auto& v : x) v *= s;
-  }
-  if (w_.position_embd) {  // bert: absolute positions and token type 0
-    RS_CHECK(pos0 + n <= w_.position_embd.n_out, "input of {} tokens exceeds the model's {} positions",
-             pos0 + n, w_.position_embd.n_out);
-    Vec row(static_cast<size_t>(E));
-    for (int64_t t = 0; t < n; ++t) {
-      kernels::get_row(w_.position_embd, pos0 + t, row.data());
-      for (int64_t i = 0; i < E; ++i) x[t * E + i] += row[i];
-      if (w_.token_types) {
-        kernels::get_row(w_.token_types, 0, row.data());
-        for (int64_t i = 0; i < E; ++i) x[t * E + i] += row[i];
-      }
-    }
   }
   if (!w_.embd_norm.empty()) norm(w_.embd_norm, w_.embd_norm_b, x.data(), x.data(), n);
 
@@ -290,7 +351,7 @@ Vec Model::run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPoo
       norm(L.attn_norm, {}, x.data(), h, n);
       in = h;
     }
-    attention(L, l, in, n, cache, pool, out);
+    attention(L, l, in, seqs, n, pool, out);
     if (!L.post_attn_norm.empty()) norm(L.post_attn_norm, {}, out, out, n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
     if (!L.attn_out_norm.empty()) norm(L.attn_out_norm, L.attn_out_norm_b, x.data(), x.data(), n);
@@ -306,40 +367,65 @@ Vec Model::run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPoo
     for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
     if (!L.out_norm.empty()) norm(L.out_norm, L.out_norm_b, x.data(), x.data(), n);
   }
-  cache.set_n_past(pos0 + n);
+  for (const SeqBatch& sb : seqs)
+    sb.cache->set_n_past(sb.cache->n_past() + static_cast<int64_t>(sb.tokens.size()));
   return x;
 }
 
 void Model::forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool, Vec& logits,
                     bool all_logits) const {
-  RS_CHECK(hp_.generative(), "this is an embedding model ({}); use `rightsize embed`", hp_.arch->name);
-  Vec x = run_blocks(tokens, cache, pool);
-  const auto n = static_cast<int64_t>(tokens.size());
+  const SeqBatch one{tokens, &cache, all_logits ? SeqBatch::Logits::All : SeqBatch::Logits::Last};
+  forward_batch({&one, 1}, pool, logits);
+}
+
+void Model::forward_batch(std::span<const SeqBatch> seqs, ThreadPool* pool, Vec& logits) const {
+  RS_CHECK(hp_.generative(), "this is an embedding model ({}); use `rightsize embed`",
+           hp_.arch->name);
+  Vec x = run_blocks(seqs, pool);
   const int64_t E = hp_.n_embd;
-  const int64_t first = all_logits ? 0 : n - 1, rows = n - first;
-  const float* last = x.data() + first * E;
-  float* normed = scratch(kNormed, rows * E);
-  norm(w_.output_norm, w_.output_norm_b, last, normed, rows);
+  // Gather the hidden states whose logits are wanted: [rows][n_embd].
+  thread_local Vec wanted;
+  wanted.clear();
+  int64_t i = 0, rows = 0;
+  for (const SeqBatch& sb : seqs) {
+    const auto m = static_cast<int64_t>(sb.tokens.size());
+    const int64_t first = sb.logits == SeqBatch::Logits::All ? 0 : m - 1;
+    if (sb.logits != SeqBatch::Logits::None) {
+      wanted.insert(wanted.end(), x.begin() + (i + first) * E, x.begin() + (i + m) * E);
+      rows += m - first;
+    }
+    i += m;
+  }
   logits.resize(static_cast<size_t>(rows * hp_.n_vocab));
+  if (rows == 0) return;
+  float* normed = scratch(kNormed, rows * E);
+  norm(w_.output_norm, w_.output_norm_b, wanted.data(), normed, rows);
   const WeightView& out = w_.output ? w_.output : w_.token_embd;
   kernels::matmul(out, normed, rows, logits.data(), nullptr, pool);
-  if (hp_.final_softcap > 0) kernels::softcap(logits.data(), static_cast<int64_t>(logits.size()), hp_.final_softcap);
+  if (hp_.final_softcap > 0)
+    kernels::softcap(logits.data(), static_cast<int64_t>(logits.size()), hp_.final_softcap);
 }
 
 Vec Model::embed(std::span<const int32_t> tokens, ThreadPool* pool, Vec* raw) const {
   KVCache cache(hp_, static_cast<int64_t>(tokens.size()));
-  Vec x = run_blocks(tokens, cache, pool);
+  const SeqBatch one{tokens, &cache, SeqBatch::Logits::None};
+  Vec x = run_blocks({&one, 1}, pool);
   const auto n = static_cast<int64_t>(tokens.size());
   const int64_t E = hp_.n_embd;
   Vec pooled(static_cast<size_t>(E), 0.0f);
   switch (hp_.pooling) {
-    case Pooling::Cls: std::copy(x.begin(), x.begin() + E, pooled.begin()); break;
-    case Pooling::Last: std::copy(x.end() - E, x.end(), pooled.begin()); break;
+    case Pooling::Cls:
+      std::copy(x.begin(), x.begin() + E, pooled.begin());
+      break;
+    case Pooling::Last:
+      std::copy(x.end() - E, x.end(), pooled.begin());
+      break;
     default: {  // mean over every token, [CLS] and [SEP] included
       std::vector<double> acc(static_cast<size_t>(E), 0.0);
       for (int64_t t = 0; t < n; ++t)
         for (int64_t i = 0; i < E; ++i) acc[i] += x[t * E + i];
-      for (int64_t i = 0; i < E; ++i) pooled[i] = static_cast<float>(acc[i] / static_cast<double>(n));
+      for (int64_t i = 0; i < E; ++i)
+        pooled[i] = static_cast<float>(acc[i] / static_cast<double>(n));
     }
   }
   if (raw) *raw = pooled;

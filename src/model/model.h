@@ -25,13 +25,13 @@ struct LayerWeights {
   Vec attn_norm, attn_norm_b;
   WeightView wq, wk, wv, wqkv, wo;  // wqkv: phi3's fused [Q;K;V] rows
   Vec bq, bk, bv, bo;
-  Vec post_attn_norm;               // gemma2
+  Vec post_attn_norm;                  // gemma2
   Vec attn_out_norm, attn_out_norm_b;  // bert: LN after the attention residual
   Vec ffn_norm;
-  WeightView gate, up, down;        // phi3: `up` holds [gate; up] rows and `gate` is empty
+  WeightView gate, up, down;  // phi3: `up` holds [gate; up] rows and `gate` is empty
   Vec up_b, down_b;
-  Vec post_ffn_norm;                // gemma2
-  Vec out_norm, out_norm_b;         // bert: LN after the FFN residual
+  Vec post_ffn_norm;         // gemma2
+  Vec out_norm, out_norm_b;  // bert: LN after the FFN residual
 };
 
 struct ModelWeights {
@@ -41,6 +41,15 @@ struct ModelWeights {
   Vec output_norm, output_norm_b;
   Vec rope_freqs;
   std::vector<LayerWeights> layers;
+};
+
+// One sequence's share of a batched forward pass: its new tokens, appended at positions
+// cache->n_past() ..., and which logits it wants back.
+struct SeqBatch {
+  enum class Logits { None, Last, All };
+  std::span<const int32_t> tokens;
+  KVCache* cache = nullptr;
+  Logits logits = Logits::Last;
 };
 
 class Model {
@@ -55,9 +64,17 @@ class Model {
 
   // Runs `tokens` at positions cache.n_past() ... through the model and appends their keys and
   // values to `cache`. Writes logits to `logits` ([n_tokens][n_vocab] when all_logits, else the
-  // last position's [n_vocab]). Throws rs::Error for ids outside the vocabulary or context overflow.
+  // last position's [n_vocab]). Throws rs::Error for ids outside the vocabulary or context
+  // overflow.
   void forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool, Vec& logits,
                bool all_logits = false) const;
+
+  // Several sequences in one pass (continuous batching): every weight matrix is read once for
+  // all of their tokens; attention runs per sequence against its own cache. `logits` receives
+  // [rows][n_vocab], the rows of each sequence that asks for them, in batch order. A sequence's
+  // results do not depend on what else is in the batch (bit for bit). Everything is validated
+  // before any cache changes, so a bad sequence throws without touching the others.
+  void forward_batch(std::span<const SeqBatch> seqs, ThreadPool* pool, Vec& logits) const;
 
   // Encoder models: pooled (per HParams::pooling) and L2-normalized embedding of `tokens`.
   // `raw` receives the pooled vector before normalization when non-null.
@@ -66,10 +83,11 @@ class Model {
  private:
   explicit Model(std::unique_ptr<TensorSource> source);
   void bind_weights();
-  // Hidden states [n_tokens][n_embd] after the last block (before the output norm).
-  Vec run_blocks(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool) const;
-  void attention(const LayerWeights& L, int64_t layer, const float* h, int64_t n, KVCache& cache,
-                 ThreadPool* pool, float* out) const;
+  // Hidden states [n_tokens][n_embd] of every token of `seqs`, in order, after the last block
+  // (before the output norm).
+  Vec run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const;
+  void attention(const LayerWeights& L, int64_t layer, const float* h,
+                 std::span<const SeqBatch> seqs, int64_t n, ThreadPool* pool, float* out) const;
   void ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool, float* out) const;
   void norm(const Vec& w, const Vec& b, const float* x, float* y, int64_t n_rows) const;
 
