@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/eval_run.h"
 #include "core/error.h"
 #include "eval/bleu.h"
 #include "eval/chrf.h"
@@ -345,15 +346,53 @@ void register_eval_metrics(CLI::App& eval) {
   });
 }
 
+constexpr const char* kEvalFooter =
+    "Tasks and data (JSON Lines, one example a line):\n"
+    "  classify   {\"text\", \"label\"}: the model is asked for a label from the data's label "
+    "set;\n"
+    "             its answer is normalised (lowercase, punctuation to spaces) and matched: first\n"
+    "             line equal to a label, else the earliest label named in it, else wrong.\n"
+    "             Quality: accuracy and macro-F1.\n"
+    "  summarize  {\"text\", \"references\": [...]}: ROUGE-1/2/L F as ROUGE-1.5.5 (stemmed).\n"
+    "  generate   {\"prompt\" or \"text\", optional \"references\"}: chrF and BLEU when given.\n"
+    "Default prompt templates ({text}, {labels}; --prompt-template to change):\n"
+    "  classify   \"Classify the text into exactly one of these labels: {labels}\\n\\nText: "
+    "{text}\\nLabel:\"\n"
+    "  summarize  \"Summarize the following dialogue in one or two sentences.\\n\\n{text}\\n\\n"
+    "Summary:\"\n"
+    "Answers are greedy (temperature 0). Latency is per request, end to end, as the caller sees\n"
+    "it; p50/p90/p99 interpolate between ranks like numpy. Throughput = completed requests per\n"
+    "wall-clock second at --concurrency. Cost per request = tokens x --price-in/--price-out ($\n"
+    "per 1M tokens) + --price-hour / 3600 / requests per second.\n"
+    "--compare A B writes the decision report (Markdown, and HTML with charts via --html):\n"
+    "quality, p50/p99, throughput, cost per request and per month at --requests-per-day, and a\n"
+    "recommendation: the cheaper target unless it loses more than --max-quality-drop points.\n"
+    "Examples:\n"
+    "  rightsize eval --data sms_spam/test.jsonl --target model.gguf --task classify --limit 200 "
+    "\\\n"
+    "      --price-hour 0.10 --out local.json\n"
+    "  rightsize eval --data sms_spam/test.jsonl --target https://api.openai.com/v1 --model "
+    "gpt-4o-mini "
+    "\\\n"
+    "      --price-in 0.15 --price-out 0.60 --concurrency 8 --out llm.json\n"
+    "  rightsize eval --compare local.json llm.json --requests-per-day 50000 --html report.html\n"
+    "  rightsize eval --data dialogsum/test.jsonl --target http://127.0.0.1:8080 --api completions "
+    "\\\n"
+    "      --task summarize --max-tokens 64 --json\n"
+    "  rightsize eval metrics --help   (score existing output files)";
+
 }  // namespace
 
 void register_eval(CLI::App& app) {
-  auto* eval = app.add_subcommand("eval", "Measure quality: `eval metrics` scores output files");
-  // `eval` is a group. Running a data set through a target (`eval --data FILE --target T`) belongs
-  // on this App too: when it lands, give `eval` its options and callback and relax this to
-  // require_subcommand(0, 1).
-  eval->require_subcommand(1);
+  auto* eval = app.add_subcommand(
+      "eval",
+      "Measure a model or server on a data set (quality, latency, throughput, cost), compare two "
+      "runs, or score files (`eval metrics`)");
+  eval->footer(kEvalFooter);
+  // Either `eval metrics ...` or eval's own options (eval_main.cpp): a run or a comparison.
+  eval->require_subcommand(0, 1);
   register_eval_metrics(*eval);
+  register_eval_run(*eval);
 }
 
 }  // namespace rs::cli

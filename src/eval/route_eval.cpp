@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -257,7 +258,7 @@ RandomRouterStats random_router(const std::vector<RouteExample>& data, int seeds
 }
 
 RouterTraining TextRouter::fit(const std::vector<RouteExample>& train, RouterScore kind,
-                               uint64_t seed) {
+                               uint64_t seed, const std::function<void(int, int)>& progress) {
   RS_CHECK(train.size() >= 10, "need at least 10 training rows, got {}", train.size());
   kind_ = kind;
   std::vector<size_t> order(train.size());
@@ -284,6 +285,12 @@ RouterTraining TextRouter::fit(const std::vector<RouteExample>& train, RouterSco
     (val ? yl_v : yl_f).push_back(ex.large_correct);
   }
   const double grid[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2};
+  const int n_models = kind == RouterScore::kGain ? 2 : 1;
+  const int total = n_models * (static_cast<int>(std::size(grid)) + 1);
+  int done = 0;
+  auto step = [&] {
+    if (progress) progress(++done, total);
+  };
   auto choose = [&](const std::vector<int>& yf, const std::vector<int>& yv, double& best_l2,
                     double& best_loss) {
     best_loss = INFINITY;
@@ -294,6 +301,7 @@ RouterTraining TextRouter::fit(const std::vector<RouteExample>& train, RouterSco
       o.seed = seed;
       lr.fit(xf, yf, fx.dim(), o);
       const double loss = lr.log_loss(xv, yv);
+      step();
       if (loss < best_loss) {
         best_loss = loss;
         best_l2 = l2;
@@ -319,9 +327,11 @@ RouterTraining TextRouter::fit(const std::vector<RouteExample>& train, RouterSco
   o.seed = seed;
   o.l2 = info.l2_small;
   small_.fit(x, ys, features_.dim(), o);
+  step();
   if (kind == RouterScore::kGain) {
     o.l2 = info.l2_large;
     large_.fit(x, yl, features_.dim(), o);
+    step();
   }
   return info;
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -115,7 +116,9 @@ class TextRouter {
  public:
   // Picks the L2 strength of each model from a grid by log loss on a seeded 20% validation part
   // of `train`, then refits on all of `train`.
-  RouterTraining fit(const std::vector<RouteExample>& train, RouterScore kind, uint64_t seed);
+  // `progress(done, total)` is called after each model fitted (for a progress bar).
+  RouterTraining fit(const std::vector<RouteExample>& train, RouterScore kind, uint64_t seed,
+                     const std::function<void(int, int)>& progress = {});
   double score(const std::string& text) const;
 
  private:
