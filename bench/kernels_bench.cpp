@@ -1,16 +1,23 @@
-// Micro-benchmarks of kernels::matmul, the product that dominates a forward pass, per weight type:
-//   weight shapes  576 x 1536  (SmolLM2-135M ffn_up: n_in 576, n_out 1536)
-//                  2048 x 8192 (Llama-3.2-1B ffn_up: n_in 2048, n_out 8192)
-//   tokens         1 (decode: matrix-vector) and 64 (prompt: matrix-matrix)
-//   threads        1 and 2 (a persistent ThreadPool, as the engine uses)
-// Reported rate: bytes of weights processed per second (bytes_per_second), which for decode is
-// to be compared with the machine's memory bandwidth (`rightsize bench --bandwidth-only`), and
-// tokens per second (items_per_second). K-quants need rows that are a multiple of 256, so they
-// run on the 2048 x 8192 shape only.
+// Micro-benchmarks of kernels::matmul, the product that dominates a forward pass, per weight type
+// and per instruction set the CPU runs (isa: avx512, avx2, scalar):
+//   matmul/TYPE/NINxNOUT/tokens:N/threads:T/isa:I
+//     weight shapes  576 x 1536  (SmolLM2-135M ffn_up: n_in 576, n_out 1536)
+//                    2048 x 8192 (Llama-3.2-1B ffn_up: n_in 2048, n_out 8192)
+//     tokens         1 (decode: matrix-vector) and 64 (prompt: matrix-matrix)
+//     threads        1 and 2 (a persistent ThreadPool, as the engine uses)
+//   The same matrix every iteration, so a small one is read from cache: this measures the
+//   kernels' arithmetic. Rates: GMAC/s (multiply-adds) and tokens/s (items_per_second).
+//   decode/TYPE/576x1536/threads:T/isa:I
+//     One token through a different copy of the matrix each iteration, 160 MiB of copies in all,
+//     so weights stream from memory as in a decode step: bytes_per_second is to be compared with
+//     the machine's read bandwidth (`rightsize bench --bandwidth-only -t T`).
+// K-quants need rows that are a multiple of 256, so they run on the 2048 x 8192 shape only (and
+// in decode/ on 2048 x 1536).
 //
-//   rightsize_bench_kernels --benchmark_filter='matmul/q4_0/.*tokens:1/'
+//   rightsize_bench_kernels --benchmark_filter='matmul/q4_0/.*tokens:64/.*avx512'
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,12 +28,14 @@
 
 #include "core/dtype.h"
 #include "core/thread_pool.h"
+#include "kernels/gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
 
 namespace {
 
 using rs::DType;
+using rs::kernels::gemm::Isa;
 
 struct Weights {
   std::vector<uint8_t> bytes;
@@ -60,42 +69,89 @@ rs::ThreadPool& pool(int threads) {
   return *p;
 }
 
-void bench_matmul(benchmark::State& state, DType type, int64_t n_in, int64_t n_out,
-                  int64_t n_tokens, int threads) {
-  const Weights& w = weights(type, n_in, n_out);
+std::vector<float> gaussian(size_t n) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(n_tokens * n_in)),
-      y(static_cast<size_t>(n_tokens * n_out));
+  std::vector<float> x(n);
   for (auto& v : x) v = normal(rng);
+  return x;
+}
+
+void bench_matmul(benchmark::State& state, DType type, int64_t n_in, int64_t n_out,
+                  int64_t n_tokens, int threads, Isa isa) {
+  const Weights& w = weights(type, n_in, n_out);
+  const auto x = gaussian(static_cast<size_t>(n_tokens * n_in));
+  std::vector<float> y(static_cast<size_t>(n_tokens * n_out));
   rs::ThreadPool& p = pool(threads);
   for (auto _ : state) {
-    rs::kernels::matmul(w.view, x.data(), n_tokens, y.data(), nullptr, &p);
+    rs::kernels::matmul(w.view, x.data(), n_tokens, y.data(), nullptr, &p, isa);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.bytes.size()));
   state.SetItemsProcessed(state.iterations() * n_tokens);
-  state.counters["weight_MiB"] = static_cast<double>(w.bytes.size()) / 1048576.0;
+  state.counters["GMAC/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(n_in * n_out * n_tokens) / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+void bench_decode(benchmark::State& state, DType type, int64_t n_in, int64_t n_out, int threads,
+                  Isa isa) {
+  const Weights& w = weights(type, n_in, n_out);
+  const size_t bytes = w.bytes.size();
+  const size_t copies = std::max<size_t>(2, (size_t{160} << 20) / bytes);
+  static std::vector<uint8_t> pool_bytes;  // shared by all decode benchmarks, grown as needed
+  if (pool_bytes.size() < copies * bytes) pool_bytes.resize(copies * bytes);
+  for (size_t c = 0; c < copies; ++c)
+    std::copy(w.bytes.begin(), w.bytes.end(),
+              pool_bytes.begin() + static_cast<std::ptrdiff_t>(c * bytes));
+  const auto x = gaussian(static_cast<size_t>(n_in));
+  std::vector<float> y(static_cast<size_t>(n_out));
+  rs::ThreadPool& p = pool(threads);
+  size_t c = 0;
+  for (auto _ : state) {
+    rs::kernels::WeightView v = w.view;
+    v.data = pool_bytes.data() + c * bytes;
+    c = c + 1 == copies ? 0 : c + 1;
+    rs::kernels::matmul(v, x.data(), 1, y.data(), nullptr, &p, isa);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
 
 void register_all() {
   const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
-                         DType::Q4_0, DType::Q4_K, DType::Q6_K};
+                         DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K};
   const std::pair<int64_t, int64_t> shapes[] = {{576, 1536}, {2048, 8192}};
-  for (DType t : types)
-    for (auto [n_in, n_out] : shapes) {
-      if (n_in % rs::dtype_info(t).block_size != 0) continue;
-      for (int64_t tokens : {1, 64})
-        for (int threads : {1, 2}) {
-          const std::string name = "matmul/" + std::string(rs::dtype_name(t)) + "/" +
-                                   std::to_string(n_in) + "x" + std::to_string(n_out) +
-                                   "/tokens:" + std::to_string(tokens) +
-                                   "/threads:" + std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), bench_matmul, t, n_in, n_out, tokens, threads)
-              ->UseRealTime()
-              ->Unit(benchmark::kMicrosecond);
-        }
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Scalar})
+    if (rs::kernels::gemm::isa_supported(isa)) isas.push_back(isa);
+  for (Isa isa : isas)
+    for (DType t : types) {
+      const std::string suffix = "/isa:" + std::string(rs::kernels::gemm::isa_name(isa));
+      const std::string type(rs::dtype_name(t));
+      for (auto [n_in, n_out] : shapes) {
+        if (n_in % rs::dtype_info(t).block_size != 0) continue;
+        if (isa == Isa::Scalar && n_in > 576) continue;  // minutes per run; shape says enough
+        for (int64_t tokens : {1, 64})
+          for (int threads : {1, 2}) {
+            const std::string name = "matmul/" + type + "/" + std::to_string(n_in) + "x" +
+                                     std::to_string(n_out) + "/tokens:" + std::to_string(tokens) +
+                                     "/threads:" + std::to_string(threads) + suffix;
+            benchmark::RegisterBenchmark(name.c_str(), bench_matmul, t, n_in, n_out, tokens,
+                                         threads, isa)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond);
+          }
+      }
+      const int64_t n_in = rs::dtype_info(t).block_size == 256 ? 2048 : 576;
+      for (int threads : {1, 2}) {
+        const std::string name = "decode/" + type + "/" + std::to_string(n_in) +
+                                 "x1536/threads:" + std::to_string(threads) + suffix;
+        benchmark::RegisterBenchmark(name.c_str(), bench_decode, t, n_in, 1536, threads, isa)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
     }
 }
 

@@ -1,52 +1,194 @@
+// matmul: quantizes the activations once per call, then runs the tile kernels of gemm.h over
+// the rows of each thread and over cache-sized chunks of tokens. Also the run-time choice of
+// the instruction set.
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/gemm.h"
 #include "kernels/quant.h"
 #include "kernels/vec_dot.h"
 
 namespace rs::kernels {
+namespace gemm {
+namespace {
+
+bool detect(Isa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  switch (isa) {
+    case Isa::Scalar:
+      return true;
+    case Isa::Avx2:
+      return avx2;
+    case Isa::Avx512:
+      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+#else
+  return isa == Isa::Scalar;
+#endif
+}
+
+Isa choose_isa() {
+  Isa best = detect(Isa::Avx512) ? Isa::Avx512 : detect(Isa::Avx2) ? Isa::Avx2 : Isa::Scalar;
+  if (const char* env = std::getenv("RIGHTSIZE_ISA")) {
+    const std::string want(env);
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+      if (want == isa_name(isa) && isa_supported(isa) && isa <= best) best = isa;
+  }
+  return best;
+}
+
+}  // namespace
+
+bool isa_supported(Isa isa) {
+  static const bool ok[3] = {detect(Isa::Scalar), detect(Isa::Avx2), detect(Isa::Avx512)};
+  return ok[static_cast<int>(isa)];
+}
+
+Isa active_isa() {
+  static const Isa isa = choose_isa();
+  return isa;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar:
+      return "scalar";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+GemmFn gemm_for(DType t, Isa isa) {
+  RS_CHECK(isa_supported(isa), "this CPU cannot run the {} kernels", isa_name(isa));
+  switch (isa) {
+    case Isa::Avx512:
+      return avx512::gemm_for(t);
+    case Isa::Avx2:
+      return avx2::gemm_for(t);
+    case Isa::Scalar:
+      break;
+  }
+  return scalar::gemm_for(t);
+}
+
+int row_tile(Isa isa) {
+  return isa == Isa::Scalar ? 1 : 8;
+}
+
+void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {
+  if (isa_supported(Isa::Avx2)) return avx2::pack_q8_0(x, n, q, d, ld_d);
+  scalar::pack_q8_0(x, n, q, d, ld_d);
+}
+
+}  // namespace gemm
 
 void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
             ThreadPool* pool) {
-  const ActFormat fmt = act_format_for(w.type);
-  const VecDotFn dot = vec_dot_for(w.type);
-  const size_t act_bytes = act_row_bytes(fmt, w.n_in);
-
-  // Activations are quantized once per call (not once per weight row). The buffer belongs to the
-  // calling thread and only grows, so steady-state decoding allocates nothing.
-  const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-  if (fmt != ActFormat::F32) {
-    thread_local std::vector<uint8_t> buf;
-    if (buf.size() < act_bytes * static_cast<size_t>(n_tokens)) buf.resize(act_bytes * static_cast<size_t>(n_tokens));
-    uint8_t* dst = buf.data();  // a pointer, not the thread_local: pool threads write here too
-    auto quantize = [&](int64_t b, int64_t e, int) {
-      for (int64_t t = b; t < e; ++t) quantize_act(fmt, x + t * w.n_in, dst + t * act_bytes, w.n_in);
-    };
-    if (pool && n_tokens >= 8) pool->parallel_for(n_tokens, quantize);
-    else quantize(0, n_tokens, 0);
-    act = buf.data();
-  }
-
-  // Tokens are taken in chunks so the chunk's activations stay in cache while every weight row
-  // of the thread's share is dotted with them; each weight row is read once per chunk.
-  constexpr int64_t kTokenChunk = 128;
-  auto work = [&](int64_t begin, int64_t end, int) {
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) {
-      const int64_t t1 = std::min(n_tokens, t0 + kTokenChunk);
-      for (int64_t o = begin; o < end; ++o) {
-        const uint8_t* row = w.row(o);
-        const float b = bias ? bias[o] : 0.0f;
-        for (int64_t t = t0; t < t1; ++t) y[t * w.n_out + o] = dot(row, act + t * act_bytes, w.n_in) + b;
-      }
-    }
-  };
-  if (pool && pool->size() > 1 && w.n_out >= 64) pool->parallel_for(w.n_out, work);
-  else work(0, w.n_out, 0);
+  matmul(w, x, n_tokens, y, bias, pool, gemm::active_isa());
 }
 
-void get_row(const WeightView& w, int64_t r, float* dst) { dequantize_row(w.type, w.row(r), dst, w.n_in); }
+void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+            ThreadPool* pool, gemm::Isa isa) {
+  if (n_tokens <= 0 || w.n_out <= 0) return;
+  const gemm::GemmFn kernel = gemm::gemm_for(w.type, isa);
+  RS_CHECK(kernel, "no matmul kernel for tensor type {}", dtype_name(w.type));
+  const int64_t bs = values_per_block(w.type);
+  RS_CHECK(w.n_in % bs == 0, "matmul: {} values per row is not a whole number of {} blocks", w.n_in,
+           dtype_name(w.type));
+
+  // Activations are quantized once per call (not once per weight row) into grow-only buffers of
+  // the calling thread, so steady-state decoding allocates nothing.
+  gemm::Acts a;
+  a.fmt = act_format_for(w.type);
+  a.n_tokens = n_tokens;
+  a.n_in = w.n_in;
+  thread_local std::vector<int8_t> q8_buf;
+  thread_local std::vector<float> d_buf;
+  thread_local std::vector<BlockQ8K> q8k_buf;
+  std::function<void(int64_t, int64_t, int)> quantize;
+  size_t act_bytes_per_token = static_cast<size_t>(w.n_in) * sizeof(float);
+  switch (a.fmt) {
+    case ActFormat::Q8_0: {
+      const int64_t nb = w.n_in / kQK8_0;
+      a.ld_d = n_tokens + 8;  // room for 8-wide loads of scales from any token
+      if (q8_buf.size() < static_cast<size_t>(n_tokens * w.n_in))
+        q8_buf.resize(static_cast<size_t>(n_tokens * w.n_in));
+      if (d_buf.size() < static_cast<size_t>(nb * a.ld_d))
+        d_buf.resize(static_cast<size_t>(nb * a.ld_d));
+      int8_t* q = q8_buf.data();  // pointers, not the thread_locals: pool threads write here too
+      float* d = d_buf.data();
+      a.q8 = q;
+      a.d = d;
+      quantize = [&, q, d](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; ++t)
+          gemm::pack_q8_0(x + t * w.n_in, w.n_in, q + t * w.n_in, d + t, a.ld_d);
+      };
+      act_bytes_per_token = static_cast<size_t>(w.n_in) + static_cast<size_t>(nb) * sizeof(float);
+      break;
+    }
+    case ActFormat::Q8_K: {
+      const int64_t nb = w.n_in / kQK_K;
+      if (q8k_buf.size() < static_cast<size_t>(n_tokens * nb))
+        q8k_buf.resize(static_cast<size_t>(n_tokens * nb));
+      BlockQ8K* q = q8k_buf.data();
+      a.q8k = q;
+      quantize = [&, q, nb](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; ++t)
+          quantize_act(ActFormat::Q8_K, x + t * w.n_in, q + t * nb, w.n_in);
+      };
+      act_bytes_per_token = static_cast<size_t>(nb) * sizeof(BlockQ8K);
+      break;
+    }
+    case ActFormat::F32:
+      a.x = x;
+      break;
+  }
+  if (quantize) {
+    if (pool && n_tokens >= 8)
+      pool->parallel_for(n_tokens, quantize);
+    else
+      quantize(0, n_tokens, 0);
+  }
+
+  // Threads take contiguous runs of whole row tiles. Each thread walks its rows once per chunk
+  // of tokens; a chunk's activations (~192 KiB) stay in L2 while the rows stream past, and each
+  // tile of rows stays in L1 while it meets every token of the chunk.
+  const int64_t rt = gemm::row_tile(isa);
+  const int64_t n_tiles = (w.n_out + rt - 1) / rt;
+  const int64_t chunk =
+      std::max<int64_t>(16, static_cast<int64_t>((192 << 10) / act_bytes_per_token));
+  auto work = [&](int64_t tile_begin, int64_t tile_end, int) {
+    const int64_t r0 = tile_begin * rt, r1 = std::min(w.n_out, tile_end * rt);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += chunk)
+      kernel(w, a, r0, r1, t0, std::min(n_tokens, t0 + chunk), y, w.n_out);
+    if (bias)
+      for (int64_t t = 0; t < n_tokens; ++t)
+        for (int64_t r = r0; r < r1; ++r) y[t * w.n_out + r] += bias[r];
+  };
+  if (pool && pool->size() > 1 && w.n_out >= 64)
+    pool->parallel_for(n_tiles, work);
+  else
+    work(0, n_tiles, 0);
+}
+
+void get_row(const WeightView& w, int64_t r, float* dst) {
+  dequantize_row(w.type, w.row(r), dst, w.n_in);
+}
 
 }  // namespace rs::kernels

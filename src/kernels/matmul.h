@@ -13,6 +13,9 @@ class ThreadPool;
 }
 
 namespace rs::kernels {
+namespace gemm {
+enum class Isa;  // gemm.h
+}
 
 struct WeightView {
   DType type = DType::F32;
@@ -27,9 +30,16 @@ struct WeightView {
 
 // Y[t][o] = sum_i W[o][i] · X[t][i] (+ bias[o] when bias is non-null), for t < n_tokens.
 // X is [n_tokens][n_in], Y is [n_tokens][n_out], both row-major. Rows of W are split across the
-// pool's threads; each row is read once for all tokens.
+// pool's threads, and tiles of rows × tokens share loads (gemm.h).
+//
+// Batch invariant: Y[t][o] is bit-identical whatever n_tokens is, whichever other tokens are in
+// the call and whatever the thread count (continuous batching relies on it).
 void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
             ThreadPool* pool);
+// The same with the kernels of a given instruction set, which the CPU must support (tests and
+// benchmarks compare them; matmul above uses gemm::active_isa()).
+void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+            ThreadPool* pool, gemm::Isa isa);
 
 // Copies row r of W, dequantized, into dst[n_in] (embedding lookup).
 void get_row(const WeightView& w, int64_t r, float* dst);

@@ -1,4 +1,4 @@
-// Activation quantizers and the portable reference kernels of vec_dot.h, plus run-time dispatch.
+// Activation quantizers and the portable reference kernels of vec_dot.h.
 #include "kernels/vec_dot.h"
 
 #include <cmath>
@@ -6,19 +6,22 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/gemm.h"
 
 namespace rs::kernels {
 namespace {
 
+// One Q8_0 block: returns the fp16 scale amax/127, writes x·(127/amax) rounded half-to-even.
+uint16_t quantize_block_q8_0(const float* x, int8_t* q) {
+  float amax = 0;
+  for (int j = 0; j < kQK8_0; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  for (int j = 0; j < kQK8_0; ++j) q[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+  return fp32_to_fp16(amax / 127.0f);
+}
+
 void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
-  for (int64_t b = 0; b < n / kQK8_0; ++b, x += kQK8_0) {
-    float amax = 0;
-    for (int j = 0; j < kQK8_0; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    y[b].d = fp32_to_fp16(d);
-    for (int j = 0; j < kQK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
-  }
+  for (int64_t b = 0; b < n / kQK8_0; ++b) y[b].d = quantize_block_q8_0(x + kQK8_0 * b, y[b].qs);
 }
 
 void quantize_q8_K(const float* x, BlockQ8K* y, int64_t n) {
@@ -119,7 +122,8 @@ float ref_q4_K(const void* w, const void* a, int64_t n) {
       q4k_scale_min(s, x[b].scales, &sc, &m);
       const uint8_t* q = x[b].qs + 32 * (s / 2);
       int32_t d = 0;
-      for (int l = 0; l < 32; ++l) d += ((s & 1) ? (q[l] >> 4) : (q[l] & 0xF)) * y[b].qs[32 * s + l];
+      for (int l = 0; l < 32; ++l)
+        d += ((s & 1) ? (q[l] >> 4) : (q[l] & 0xF)) * y[b].qs[32 * s + l];
       sum_q += sc * d;
       sum_m += m * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
     }
@@ -143,7 +147,8 @@ float ref_q6_K(const void* w, const void* a, int64_t n) {
     int32_t s = 0;
     for (int sb = 0; sb < 16; ++sb) {
       int32_t d = 0;
-      for (int l = 0; l < 16; ++l) d += static_cast<int32_t>(vals[16 * sb + l]) * y[b].qs[16 * sb + l];
+      for (int l = 0; l < 16; ++l)
+        d += static_cast<int32_t>(vals[16 * sb + l]) * y[b].qs[16 * sb + l];
       s += x[b].scales[sb] * d;
     }
     sum += y[b].d * fp16_to_fp32(x[b].d) * static_cast<float>(s);
@@ -154,7 +159,8 @@ float ref_q6_K(const void* w, const void* a, int64_t n) {
 bool detect_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
 #else
   return false;
 #endif
@@ -171,18 +177,24 @@ ActFormat act_format_for(DType t) {
   switch (t) {
     case DType::Q4_0:
     case DType::Q5_0:
-    case DType::Q8_0: return ActFormat::Q8_0;
+    case DType::Q8_0:
+      return ActFormat::Q8_0;
     case DType::Q4_K:
-    case DType::Q6_K: return ActFormat::Q8_K;
-    default: return ActFormat::F32;
+    case DType::Q6_K:
+      return ActFormat::Q8_K;
+    default:
+      return ActFormat::F32;
   }
 }
 
 size_t act_row_bytes(ActFormat f, int64_t n) {
   switch (f) {
-    case ActFormat::Q8_0: return static_cast<size_t>(n / kQK8_0) * sizeof(BlockQ8_0);
-    case ActFormat::Q8_K: return static_cast<size_t>(n / kQK_K) * sizeof(BlockQ8K);
-    case ActFormat::F32: break;
+    case ActFormat::Q8_0:
+      return static_cast<size_t>(n / kQK8_0) * sizeof(BlockQ8_0);
+    case ActFormat::Q8_K:
+      return static_cast<size_t>(n / kQK_K) * sizeof(BlockQ8K);
+    case ActFormat::F32:
+      break;
   }
   return static_cast<size_t>(n) * sizeof(float);
 }
@@ -192,29 +204,40 @@ void quantize_act(ActFormat f, const float* x, void* dst, int64_t n) {
     case ActFormat::Q8_0:
       if (simd_available()) return avx2::quantize_act_q8_0(x, static_cast<BlockQ8_0*>(dst), n);
       return quantize_q8_0(x, static_cast<BlockQ8_0*>(dst), n);
-    case ActFormat::Q8_K: return quantize_q8_K(x, static_cast<BlockQ8K*>(dst), n);
-    case ActFormat::F32: std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float)); return;
+    case ActFormat::Q8_K:
+      return quantize_q8_K(x, static_cast<BlockQ8K*>(dst), n);
+    case ActFormat::F32:
+      std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+      return;
   }
 }
 
 VecDotFn vec_dot_reference(DType t) {
   switch (t) {
-    case DType::F32: return ref_f32;
-    case DType::F16: return ref_half<fp16_to_fp32>;
-    case DType::BF16: return ref_half<bf16_to_fp32>;
-    case DType::Q8_0: return ref_q8_0;
-    case DType::Q4_0: return ref_q4_0;
-    case DType::Q5_0: return ref_q5_0;
-    case DType::Q4_K: return ref_q4_K;
-    case DType::Q6_K: return ref_q6_K;
-    default: fail("no kernel for tensor type {}", dtype_name(t));
+    case DType::F32:
+      return ref_f32;
+    case DType::F16:
+      return ref_half<fp16_to_fp32>;
+    case DType::BF16:
+      return ref_half<bf16_to_fp32>;
+    case DType::Q8_0:
+      return ref_q8_0;
+    case DType::Q4_0:
+      return ref_q4_0;
+    case DType::Q5_0:
+      return ref_q5_0;
+    case DType::Q4_K:
+      return ref_q4_K;
+    case DType::Q6_K:
+      return ref_q6_K;
+    default:
+      fail("no kernel for tensor type {}", dtype_name(t));
   }
 }
 
-VecDotFn vec_dot_for(DType t) {
-  if (simd_available())
-    if (VecDotFn f = avx2::vec_dot_for(t)) return f;
-  return vec_dot_reference(t);
+void gemm::scalar::pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {
+  for (int64_t b = 0; b < n / kQK8_0; ++b)
+    d[b * ld_d] = fp16_to_fp32(quantize_block_q8_0(x + kQK8_0 * b, q + kQK8_0 * b));
 }
 
 }  // namespace rs::kernels

@@ -1,7 +1,7 @@
-// The fast path of the weight × activation products: activations are quantized once per row of
-// tokens into the 8-bit format that pairs with the weight type (as llama.cpp does), then each
-// weight row is dotted with it by an integer kernel. AVX2 kernels are chosen at run time when the
-// CPU has AVX2+FMA+F16C; otherwise the portable reference kernels below run.
+// Activation formats of the weight × activation products: activations are quantized once per row
+// of tokens into the 8-bit format that pairs with the weight type (as llama.cpp does), and the
+// integer kernels of gemm.h multiply them with the weights. The reference dot kernels here are
+// the independent, unoptimised definition the tests hold those kernels to.
 //
 //   weights           activations   kernel
 //   Q4_0, Q8_0        Q8_0          Σ_b d_w·d_a·Σ_j w_j·a_j              (32 values per block)
@@ -31,21 +31,20 @@ ActFormat act_format_for(DType weight_type);
 // Bytes of one quantized activation row of n values.
 size_t act_row_bytes(ActFormat f, int64_t n);
 // x[n] -> dst in format f. Q8_0 matches ggml's AVX2 quantize_row_q8_0 (scale amax/127 stored as
-// fp16, values rounded half-to-even); Q8_K matches quantize_row_q8_K (scale −max/127 by signed max).
+// fp16, values rounded half-to-even); Q8_K matches quantize_row_q8_K (scale −max/127 by signed
+// max).
 void quantize_act(ActFormat f, const float* x, void* dst, int64_t n);
 
-// Dot of one weight row (type t, n values) with one activation row in act_format_for(t).
+// Dot of one weight row (type t, n values) with one activation row in act_format_for(t), as
+// ggml's scalar reference kernels compute it; the portable definition the tests check against.
 using VecDotFn = float (*)(const void* w_row, const void* act, int64_t n);
-VecDotFn vec_dot_for(DType t);
-// The portable reference kernel, whatever the CPU (tests compare the two).
 VecDotFn vec_dot_reference(DType t);
 
-// True when the AVX2 kernels are in use (for `rightsize bench` / logs).
+// True when the CPU has AVX2+FMA+F16C (the AVX2 activation quantizer and kernels run).
 bool simd_available();
 
 namespace avx2 {
-// Defined in vec_dot_avx2.cpp (compiled for AVX2+FMA+F16C); call only when simd_available().
-VecDotFn vec_dot_for(DType t);
+// Defined in gemm_avx2.cpp (compiled for AVX2+FMA+F16C); call only when simd_available().
 void quantize_act_q8_0(const float* x, BlockQ8_0* y, int64_t n);
 }  // namespace avx2
 
