@@ -60,6 +60,12 @@ std::string quality_name(const std::string& metric) {
   return "quality";
 }
 
+std::string short_metric(const std::string& metric) {
+  if (metric == "accuracy") return "accuracy";
+  if (metric == "rougeL_f") return "ROUGE-L";
+  return metric == "chrf" ? "chrF" : "quality";
+}
+
 std::string fmt_quality(const std::optional<double>& q) {
   return q ? fmt::format("{:.2f}", *q) : std::string("n/a");
 }
@@ -153,8 +159,8 @@ Comparison compare_results(const json& ja, const json& jb, const CompareOptions&
           o.requests_per_day, format_usd(ch.cost_per_request), format_usd(ex.cost_per_request)));
     } else {
       pick(1 - cheap,
-           fmt::format("Use {}: {} loses {:.2f} points of {}, more than the allowed {:.2f}",
-                       ex.name, ch.name, drop, qn, o.max_quality_drop));
+           fmt::format("Use {}: {} scores {:.2f} {} points lower, more than the allowed {:.2f}",
+                       ex.name, ch.name, drop, short_metric(a.quality_metric), o.max_quality_drop));
       c.reasons.push_back(
           fmt::format("the better quality costs {} more per month at {:.0f} requests/day",
                       format_usd(saving), o.requests_per_day));

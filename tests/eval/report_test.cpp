@@ -52,7 +52,7 @@ TEST(Report, QualityGapBeyondTheDropPicksTheBetterTarget) {
   const Comparison c = compare_results(result("slm", 0.90, 40, 0.00002, {40}),
                                        result("llm", 0.95, 900, 0.0012, {900}), o);
   EXPECT_EQ(c.recommended, 1);
-  EXPECT_NE(c.headline.find("loses 5.00 points"), std::string::npos) << c.headline;
+  EXPECT_NE(c.headline.find("scores 5.00 accuracy points lower"), std::string::npos) << c.headline;
 }
 
 TEST(Report, LatencyObjectiveComesFirst) {
