@@ -17,6 +17,7 @@ void register_commands(CLI::App& app) {
   register_bench(app);
   register_eval(app);
   register_route_eval(app);
+  register_finetune(app);
 }
 
 int exit_code() { return g_exit_code; }

@@ -17,6 +17,7 @@ void register_quantize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_route_eval(CLI::App& app);
+void register_finetune(CLI::App& app);
 
 // Exit code chosen by the subcommand that ran (0 unless it set another).
 int exit_code();
