@@ -284,7 +284,7 @@ RouterTraining TextRouter::fit(const std::vector<RouteExample>& train, RouterSco
     (val ? ys_v : ys_f).push_back(ex.small_correct);
     (val ? yl_v : yl_f).push_back(ex.large_correct);
   }
-  const double grid[] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2};
+  const double grid[] = {1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
   const int n_models = kind == RouterScore::kGain ? 2 : 1;
   const int total = n_models * (static_cast<int>(std::size(grid)) + 1);
   int done = 0;
