@@ -65,6 +65,18 @@ check "summarize ROUGE-L = eval metrics on the same outputs" \
   "abs(j['quality']['rougeL_f'] - k['rougeL']['f']) < 1e-12 and j['quality']['metric'] == 'rougeL_f' and j['quality']['stem']" \
   "$TMP/s.json" "$TMP/r.json"
 
+# Free generation with references: chrF/BLEU in the result equal `eval metrics` on the outputs.
+printf '{"prompt": "Once upon a time", "completion": "there was a little girl named Lily."}\n{"prompt": "The dog", "references": ["ran to the park."]}\n' >"$TMP/gen.jsonl"
+"$BIN" eval --data "$TMP/gen.jsonl" --target "$MODEL" --task generate --max-tokens 12 --json >"$TMP/g.json" 2>"$TMP/err" ||
+  bad "generate: $(cat "$TMP/err")"
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); open(sys.argv[2],'w').write(''.join(s['output'].replace(chr(10),' ')+chr(10) for s in j['samples']))" \
+  "$TMP/g.json" "$TMP/ghyp.txt"
+printf 'there was a little girl named Lily.\nran to the park.\n' >"$TMP/gref.txt"
+"$BIN" eval metrics --metric chrf --hyp "$TMP/ghyp.txt" --ref "$TMP/gref.txt" --json >"$TMP/gc.json" 2>/dev/null
+"$BIN" eval metrics --metric bleu --hyp "$TMP/ghyp.txt" --ref "$TMP/gref.txt" --json >"$TMP/gb.json" 2>/dev/null
+check "generate: chrF = eval metrics on the outputs" "abs(j['quality']['chrf'] - k['score']) < 1e-9 and j['quality']['metric'] == 'chrf'" "$TMP/g.json" "$TMP/gc.json"
+check "generate: BLEU = eval metrics on the outputs" "abs(j['quality']['bleu'] - k['score']) < 1e-9" "$TMP/g.json" "$TMP/gb.json"
+
 # Bad input: one line starting with "error:", exit 1, no crash.
 printf '{"text": "hi", "label": "ham"}\n{"text": "no label"}\n' >"$TMP/nolabel.jsonl"
 expect_error "row without a label" eval --data "$TMP/nolabel.jsonl" --target "$MODEL" --task classify
