@@ -17,7 +17,7 @@ namespace rs::cli {
 
 void register_run(CLI::App& app) {
   struct Opts {
-    std::string model, tokenizer, prompt, file, ids, system, chat_template;
+    std::string model, tokenizer, lora, prompt, file, ids, system, chat_template;
     bool chat = false, json = false, no_special = false, ignore_eos = false;
     int threads = 0;
     GenerateOptions gen;
@@ -31,9 +31,13 @@ void register_run(CLI::App& app) {
       "  rightsize run -m model.gguf -p \"Classify: ...\" --temp 0 --json\n"
       "  rightsize run -m qwen.gguf --chat -p \"What is 2+2?\" --system \"Be brief.\"\n"
       "  rightsize run -m model.gguf --ids 1,403,407 -n 16 --temp 0\n"
+      "  rightsize run -m stories260K.gguf --lora my-adapter/ -p \"Message: hi\\nLabel:\" -n 3 --temp 0\n"
       "Sampling defaults: --temp 0.8 --top-k 40 --top-p 0.95 --min-p 0.05; --temp 0 is greedy.");
   cmd->add_option("-m,--model", o->model, "GGUF file or Hugging Face folder")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer to use instead (GGUF or tokenizer.json)");
+  cmd->add_option("--lora", o->lora,
+                  "LoRA adapter applied without merging: a PEFT folder (adapter_config.json + "
+                  "adapter_model.safetensors) or a GGUF LoRA file");
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
   auto* f = cmd->add_option("-f,--file", o->file, "Read the prompt from this file")->excludes(p);
   cmd->add_option("--ids", o->ids, "Prompt as token ids (1,2,3) instead of text")->excludes(p)->excludes(f);
@@ -58,7 +62,7 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--no-special", o->no_special, "Do not add BOS/EOS to the prompt");
   cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming");
   cmd->callback([o] {
-    auto lm = load_model(o->model, o->tokenizer);
+    auto lm = load_model(o->model, o->tokenizer, o->lora);
     std::vector<int32_t> prompt;
     if (!o->ids.empty()) {
       prompt = parse_ids(o->ids);

@@ -18,6 +18,7 @@ void register_commands(CLI::App& app) {
   register_eval(app);
   register_route_eval(app);
   register_finetune(app);
+  register_lora(app);
 }
 
 int exit_code() { return g_exit_code; }

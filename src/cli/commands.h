@@ -18,6 +18,7 @@ void register_bench(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_route_eval(CLI::App& app);
 void register_finetune(CLI::App& app);
+void register_lora(CLI::App& app);
 
 // Exit code chosen by the subcommand that ran (0 unless it set another).
 int exit_code();

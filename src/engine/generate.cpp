@@ -36,7 +36,7 @@ GenerateResult generate(const LoadedModel& lm, std::span<const int32_t> prompt,
 
   Vec logits;
   auto t0 = Clock::now();
-  model.forward(prompt, cache, pool, logits, false);
+  model.forward(prompt, cache, pool, logits, false, lm.lora.get());
   res.prompt_ms = ms_since(t0);
 
   TextStream stream(lm.tokenizer.get(), opts.stop, opts.stop_at_eog);
@@ -62,7 +62,7 @@ GenerateResult generate(const LoadedModel& lm, std::span<const int32_t> prompt,
     }
     if (step + 1 >= limit) break;
     if (cache.n_past() >= n_ctx) break;  // context full
-    model.forward({&id, 1}, cache, pool, logits, false);
+    model.forward({&id, 1}, cache, pool, logits, false, lm.lora.get());
   }
   res.gen_ms = ms_since(t1);
   if (res.finish_reason != "cancelled") {

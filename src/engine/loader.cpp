@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "engine/adapters.h"
 #include "formats/gguf.h"
 
 namespace rs {
@@ -24,7 +25,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   return Tokenizer::from_gguf(*file);
 }
 
-LoadedModel load_model(const std::string& path, const std::string& tokenizer_path) {
+LoadedModel load_model(const std::string& path, const std::string& tokenizer_path,
+                       const std::string& lora_path) {
   LoadedModel lm;
   lm.path = path;
   lm.model = Model::load(path);
@@ -38,6 +40,7 @@ LoadedModel load_model(const std::string& path, const std::string& tokenizer_pat
     if (fs::exists(dir / "tokenizer.json")) lm.tokenizer = Tokenizer::from_hf_json((dir / "tokenizer.json").string());
   }
   if (meta) lm.chat_template = meta->get_string("tokenizer.chat_template").value_or("");
+  if (!lora_path.empty()) lm.lora = load_lora(*lm.model, lora_path);
   if (lm.tokenizer) {
     RS_CHECK(lm.tokenizer->n_vocab() <= lm.model->hparams().n_vocab,
              "the tokenizer has {} tokens but the model only {}: they do not belong together",

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "model/lora.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -16,6 +17,7 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;  // null when none was found (token ids still work)
   std::string chat_template;             // raw tokenizer.chat_template, "" when absent
   std::string path;
+  std::shared_ptr<const LoraAdapter> lora;  // --lora: applied to every sequence of this model
 
   // The tokenizer, or rs::Error telling the user how to supply one.
   const Tokenizer& require_tokenizer() const;
@@ -23,7 +25,9 @@ struct LoadedModel {
 
 // tokenizer_path: optional GGUF (tokenizer.ggml.* metadata; a vocab-only file works) or
 // tokenizer.json that overrides what the model carries.
-LoadedModel load_model(const std::string& path, const std::string& tokenizer_path = "");
+// lora_path: optional PEFT folder or GGUF LoRA bound to the model (see engine/adapters.h).
+LoadedModel load_model(const std::string& path, const std::string& tokenizer_path = "",
+                       const std::string& lora_path = "");
 
 // A tokenizer alone, from a GGUF file or a tokenizer.json.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);

@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "kernels/ops.h"
 #include "kernels/quant.h"
+#include "model/lora.h"
 
 namespace rs {
 namespace {
@@ -174,6 +175,9 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
     kernels::matmul(L.wq, h, n, q, L.bq.empty() ? nullptr : L.bq.data(), pool);
     kernels::matmul(L.wk, h, n, k, L.bk.empty() ? nullptr : L.bk.data(), pool);
     kernels::matmul(L.wv, h, n, v, L.bv.empty() ? nullptr : L.bv.data(), pool);
+    lora_update(seqs, layer, lora::Target::Q, h, q, pool);
+    lora_update(seqs, layer, lora::Target::K, h, k, pool);
+    lora_update(seqs, layer, lora::Target::V, h, v, pool);
   }
 
   // Token i of the batch belongs to sequence seq_of[i] at position pos_of[i] of its cache.
@@ -255,10 +259,22 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
   else
     work(0, n * hp.n_head, 0);
   kernels::matmul(L.wo, attn_out, n, out, L.bo.empty() ? nullptr : L.bo.data(), pool);
+  lora_update(seqs, layer, lora::Target::O, attn_out, out, pool);
 }
 
-void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool,
-                float* out) const {
+void Model::lora_update(std::span<const SeqBatch> seqs, int64_t layer, lora::Target target,
+                        const float* x, float* y, ThreadPool* pool) const {
+  int64_t row = 0;
+  for (const SeqBatch& sb : seqs) {
+    const auto m = static_cast<int64_t>(sb.tokens.size());
+    if (const LoraWeight* w = sb.lora ? sb.lora->get(layer, target) : nullptr)
+      LoraAdapter::apply(*w, x + row * w->n_in, m, y + row * w->n_out, pool);
+    row += m;
+  }
+}
+
+void Model::ffn(const LayerWeights& L, int64_t layer, const float* h,
+                std::span<const SeqBatch> seqs, int64_t n, ThreadPool* pool, float* out) const {
   const int64_t n_ff = hp_.n_ff;
   float* act = scratch(kAct, n * n_ff);
   switch (hp_.arch->ffn) {
@@ -274,6 +290,8 @@ void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* po
       if (L.gate) {
         kernels::matmul(L.gate, h, n, gate, nullptr, pool);
         kernels::matmul(L.up, h, n, act, nullptr, pool);
+        lora_update(seqs, layer, lora::Target::Gate, h, gate, pool);
+        lora_update(seqs, layer, lora::Target::Up, h, act, pool);
       } else {  // fused: each output row holds [gate (n_ff) | up (n_ff)]
         float* both = scratch(kBoth, n * 2 * n_ff);
         kernels::matmul(L.up, h, n, both, nullptr, pool);
@@ -288,6 +306,7 @@ void Model::ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* po
     }
   }
   kernels::matmul(L.down, act, n, out, L.down_b.empty() ? nullptr : L.down_b.data(), pool);
+  lora_update(seqs, layer, lora::Target::Down, act, out, pool);
 }
 
 Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
@@ -308,6 +327,9 @@ Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
     for (int32_t id : sb.tokens)
       RS_CHECK(id >= 0 && id < hp.n_vocab, "token id {} is outside the vocabulary [0, {})", id,
                hp.n_vocab);
+    RS_CHECK(!sb.lora || sb.lora->n_layer() == hp.n_layer,
+             "LoRA adapter '{}' was bound to a model with {} layers, this one has {}",
+             sb.lora ? sb.lora->source() : "", sb.lora ? sb.lora->n_layer() : 0, hp.n_layer);
     if (w_.position_embd)
       RS_CHECK(pos0 + m <= w_.position_embd.n_out,
                "input of {} tokens exceeds the model's {} positions", pos0 + m,
@@ -362,7 +384,7 @@ Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
       norm(L.ffn_norm, {}, x.data(), h, n);
       in = h;
     }
-    ffn(L, in, n, pool, out);
+    ffn(L, l, in, seqs, n, pool, out);
     if (!L.post_ffn_norm.empty()) norm(L.post_ffn_norm, {}, out, out, n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
     if (!L.out_norm.empty()) norm(L.out_norm, L.out_norm_b, x.data(), x.data(), n);
@@ -373,8 +395,9 @@ Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
 }
 
 void Model::forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool, Vec& logits,
-                    bool all_logits) const {
-  const SeqBatch one{tokens, &cache, all_logits ? SeqBatch::Logits::All : SeqBatch::Logits::Last};
+                    bool all_logits, const LoraAdapter* lora) const {
+  const SeqBatch one{tokens, &cache, all_logits ? SeqBatch::Logits::All : SeqBatch::Logits::Last,
+                     lora};
   forward_batch({&one, 1}, pool, logits);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/lora_adapter.h"
 #include "kernels/matmul.h"
 #include "model/hparams.h"
 #include "model/kv_cache.h"
@@ -17,6 +18,7 @@
 namespace rs {
 
 class ThreadPool;
+class LoraAdapter;
 
 using kernels::WeightView;
 using Vec = std::vector<float>;  // small f32 parameter vectors (norms, biases); empty = absent
@@ -50,6 +52,9 @@ struct SeqBatch {
   std::span<const int32_t> tokens;
   KVCache* cache = nullptr;
   Logits logits = Logits::Last;
+  // LoRA adapter bound to this model (LoraAdapter::bind), applied to this sequence's rows only:
+  // y = W·x + s·B·(A·x). nullptr: the base model. Sequences of one batch may differ.
+  const LoraAdapter* lora = nullptr;
 };
 
 class Model {
@@ -66,8 +71,9 @@ class Model {
   // values to `cache`. Writes logits to `logits` ([n_tokens][n_vocab] when all_logits, else the
   // last position's [n_vocab]). Throws rs::Error for ids outside the vocabulary or context
   // overflow.
+  // `lora`: an adapter bound to this model, or nullptr.
   void forward(std::span<const int32_t> tokens, KVCache& cache, ThreadPool* pool, Vec& logits,
-               bool all_logits = false) const;
+               bool all_logits = false, const LoraAdapter* lora = nullptr) const;
 
   // Several sequences in one pass (continuous batching): every weight matrix is read once for
   // all of their tokens; attention runs per sequence against its own cache. `logits` receives
@@ -88,7 +94,12 @@ class Model {
   Vec run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const;
   void attention(const LayerWeights& L, int64_t layer, const float* h,
                  std::span<const SeqBatch> seqs, int64_t n, ThreadPool* pool, float* out) const;
-  void ffn(const LayerWeights& L, const float* h, int64_t n, ThreadPool* pool, float* out) const;
+  void ffn(const LayerWeights& L, int64_t layer, const float* h, std::span<const SeqBatch> seqs,
+           int64_t n, ThreadPool* pool, float* out) const;
+  // Adds each sequence's LoRA update for weight `target` of `layer` to its rows of y [n][n_out],
+  // given the weight's input x [n][n_in]. No-op for sequences without an adapter.
+  void lora_update(std::span<const SeqBatch> seqs, int64_t layer, lora::Target target,
+                   const float* x, float* y, ThreadPool* pool) const;
   void norm(const Vec& w, const Vec& b, const float* x, float* y, int64_t n_rows) const;
 
   std::unique_ptr<TensorSource> source_;
