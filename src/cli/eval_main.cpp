@@ -90,6 +90,8 @@ void register_eval_run(CLI::App& eval) {
       ->capture_default_str();
   eval.add_option("--api", r.target.api, "URL targets: chat (/chat/completions) or completions")
       ->capture_default_str();
+  eval.add_option("--header", r.target.headers,
+                  "URL targets: extra request header \"Name: value\" (repeatable)");
   eval.add_option("--timeout", r.target.timeout_s, "URL targets: seconds per attempt")
       ->capture_default_str();
   eval.add_option("--retries", r.target.retries,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -266,6 +267,12 @@ json run_eval(const EvalRunOptions& o) {
                 "per request: input tokens x price-in + output tokens x price-out (per 1M), plus "
                 "price-hour / 3600 / measured requests per second"}};
   r["errors"] = {{"count", errors}, {"first", first_error}};
+  // Through a rightsize server: how many requests each route took (x-rightsize-route).
+  std::map<std::string, int64_t> routes;
+  for (const auto& o2 : out)
+    for (const auto& [k, v] : o2.reply.rightsize_headers)
+      if (k == "x-rightsize-route") ++routes[v];
+  if (!routes.empty()) r["routes"] = routes;
   json samples = json::array();
   for (size_t i = 0; i < n; ++i) {
     json s = {
@@ -275,6 +282,11 @@ json run_eval(const EvalRunOptions& o) {
       s["gold"] = rows[i].label;
     }
     if (!out[i].error.empty()) s["error"] = out[i].error;
+    if (!out[i].reply.rightsize_headers.empty()) {
+      json h = json::object();
+      for (const auto& [k, v] : out[i].reply.rightsize_headers) h[k] = v;
+      s["rightsize_headers"] = h;
+    }
     samples.push_back(s);
   }
   r["samples"] = samples;

@@ -52,8 +52,11 @@ class LocalTarget : public EvalTarget {
     g.sampling.temperature = 0;  // greedy: an evaluation must be repeatable
     g.stop = o_.stop;
     const GenerateResult r = generate(lm_, ids, g, pools_.at(static_cast<size_t>(worker)).get());
-    return {r.text, static_cast<int64_t>(r.prompt_ids.size()), static_cast<int64_t>(r.ids.size()),
-            true};
+    TargetReply out;
+    out.text = r.text;
+    out.prompt_tokens = static_cast<int64_t>(r.prompt_ids.size());
+    out.completion_tokens = static_cast<int64_t>(r.ids.size());
+    return out;
   }
   std::string kind() const override { return "local"; }
   std::string describe() const override {
@@ -70,7 +73,7 @@ class LocalTarget : public EvalTarget {
 class HttpTarget : public EvalTarget {
  public:
   explicit HttpTarget(const TargetOptions& o)
-      : o_(o), client_({{o.target, o.api_key, ""}}, options(o)) {
+      : o_(o), client_({{o.target, o.api_key, "", o.headers}}, options(o)) {
     RS_CHECK(o.api == "chat" || o.api == "completions",
              "unknown --api '{}': choose chat or completions", o.api);
   }
@@ -102,6 +105,8 @@ class HttpTarget : public EvalTarget {
     } else {
       out.usage_reported = false;
     }
+    for (const auto& [k, v] : r.headers)
+      if (k.rfind("x-rightsize-", 0) == 0) out.rightsize_headers.emplace_back(k, v);
     return out;
   }
   std::string kind() const override { return "http"; }

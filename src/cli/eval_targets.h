@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rs::cli {
@@ -15,12 +16,16 @@ struct TargetReply {
   std::string text;
   int64_t prompt_tokens = 0, completion_tokens = 0;  // 0 when a server reports no usage
   bool usage_reported = true;
+  // URL targets: the x-rightsize-* response headers (route, confidence, cache, cost) a rightsize
+  // server adds, so a run through the router shows where each request went.
+  std::vector<std::pair<std::string, std::string>> rightsize_headers;
 };
 
 struct TargetOptions {
   std::string target;  // model path, or http(s):// base URL
   // URL targets.
   std::string api_key, model = "default", api = "chat";  // api: chat | completions
+  std::vector<std::string> headers;                      // extra request headers "Name: value"
   double timeout_s = 120;
   int retries = 2;
   // Local targets.

@@ -245,6 +245,7 @@ Attempt perform(const std::string& url, const Endpoint& ep, const std::string& p
   hdrs =
       curl_slist_append(hdrs, on_chunk ? "Accept: text/event-stream" : "Accept: application/json");
   hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip for large bodies
+  for (const auto& line : ep.headers) hdrs = curl_slist_append(hdrs, line.c_str());
   std::string auth;
   if (!ep.api_key.empty()) {
     auth = "Authorization: Bearer " + ep.api_key;

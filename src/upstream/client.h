@@ -37,8 +37,9 @@ struct Endpoint {
   // Base URL as OpenAI SDKs take it, e.g. https://api.openai.com/v1. A URL with no path at all
   // (http://127.0.0.1:8080) gets "/v1", the prefix every OpenAI-compatible server uses.
   std::string base_url;
-  std::string api_key;  // sent as "Authorization: Bearer KEY"; "" sends none
-  std::string model;    // when set, replaces the request's "model" for this endpoint
+  std::string api_key;               // sent as "Authorization: Bearer KEY"; "" sends none
+  std::string model;                 // when set, replaces the request's "model" for this endpoint
+  std::vector<std::string> headers;  // extra request headers, "Name: value"
 };
 
 struct ClientOptions {

@@ -20,7 +20,7 @@ for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$TMP/port")/v1"
 
 "$BIN" eval --data "$SMS" --target "$URL" --api-key test-key --model fake-llm --task classify --limit $N \
-  --concurrency 4 --price-in 2.5 --price-out 10 --name hosted-llm --out "$TMP/llm.json" >"$TMP/llm.txt" 2>"$TMP/err" ||
+  --concurrency 4 --price-in 2.5 --price-out 10 --name hosted-llm --header "X-Test-Tag: bypass" --out "$TMP/llm.json" >"$TMP/llm.txt" 2>"$TMP/err" ||
   bad "URL target run: $(cat "$TMP/err")"
 "$BIN" eval --data "$SMS" --target "$MODEL" --task classify --limit $N --price-hour 0.05 --name local-slm \
   --out "$TMP/slm.json" >/dev/null 2>"$TMP/err" || bad "local run: $(cat "$TMP/err")"
@@ -41,6 +41,9 @@ assert abs(j["quality"]["accuracy"] - acc) < 1e-12, (j["quality"]["accuracy"], a
 assert [s["prediction"] for s in j["samples"]] == pred
 assert j["tokens"]["input"] == prompt_tokens and j["tokens"]["output"] == 2 * n, j["tokens"]
 assert abs(j["cost"]["per_request"] - cost) < 1e-15, (j["cost"], cost)
+# The server's x-rightsize-* headers are kept per request and the routes counted.
+assert j["routes"] == {"fake": n}, j.get("routes")
+assert all(s["rightsize_headers"] == {"x-rightsize-route": "fake", "x-rightsize-cache": "bypass"} for s in j["samples"])
 PY
 
 "$BIN" eval --compare "$TMP/slm.json" "$TMP/llm.json" --requests-per-day 25000 --max-quality-drop 2 \

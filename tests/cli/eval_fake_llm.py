@@ -60,8 +60,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             choice["text"] = " " + answer
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 2}
-        self.reply(200, {"object": "chat.completion", "choices": [choice], "usage": usage},
-                   [("x-rightsize-route", "fake")])
+        headers = [("x-rightsize-route", "fake")]
+        if self.headers.get("X-Test-Tag"):  # echoed, to show --header reaches the server
+            headers.append(("x-rightsize-cache", self.headers["X-Test-Tag"]))
+        self.reply(200, {"object": "chat.completion", "choices": [choice], "usage": usage}, headers)
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -78,17 +78,19 @@ std::string dead_url() {
 
 TEST(UpstreamClient, ChatCompletionWithKeyHeadersAndModelOverride) {
   FakeServer fs;
-  std::string auth, model, path;
+  std::string auth, model, path, extra;
   fs.svr().Post("/v1/chat/completions", [&](const httplib::Request& req, httplib::Response& res) {
     auth = req.get_header_value("Authorization");
+    extra = req.get_header_value("X-Rightsize-Cache");
     model = json::parse(req.body)["model"];
     path = req.path;
     res.set_header("X-Rightsize-Route", "local");
     res.set_content(completion("hi").dump(), "application/json");
   });
-  Client c({{fs.url(), "sk-test", "override-model"}}, fast());
+  Client c({{fs.url(), "sk-test", "override-model", {"X-Rightsize-Cache: bypass"}}}, fast());
   const Response r = c.chat_completions({{"model", "m"}, {"messages", json::array()}});
   EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(extra, "bypass");
   EXPECT_EQ(auth, "Bearer sk-test");
   EXPECT_EQ(model, "override-model");
   EXPECT_EQ(r.url, fs.url() + "/v1/chat/completions");
@@ -107,7 +109,7 @@ TEST(UpstreamClient, EmbeddingsAndCompletionsPaths) {
   fs.svr().Post("/api/v1/completions", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"choices":[{"text":"ok"}]})", "application/json");
   });
-  Client c({{fs.url() + "/api/v1/", "", ""}}, fast());
+  Client c({{fs.url() + "/api/v1/", "", "", {}}}, fast());
   EXPECT_EQ(c.embeddings({{"input", "x"}}).json["data"][0]["embedding"][1], 0.25);
   EXPECT_EQ(c.completions({{"prompt", "x"}}).json["choices"][0]["text"], "ok");
 }
@@ -122,7 +124,7 @@ TEST(UpstreamClient, RetriesServerErrorsThenSucceeds) {
     }
     res.set_content(completion("third time").dump(), "application/json");
   });
-  Client c({{fs.url(), "", ""}}, fast());
+  Client c({{fs.url(), "", "", {}}}, fast());
   const Response r = c.chat_completions({{"messages", json::array()}});
   EXPECT_EQ(r.attempts, 3);
   EXPECT_EQ(fs.hits, 3);
@@ -140,7 +142,7 @@ TEST(UpstreamClient, HonoursRetryAfter) {
     }
     res.set_content(completion("ok").dump(), "application/json");
   });
-  Client c({{fs.url(), "", ""}}, fast());  // backoff alone would wait at most 20 ms
+  Client c({{fs.url(), "", "", {}}}, fast());  // backoff alone would wait at most 20 ms
   const auto t0 = Clock::now();
   const Response r = c.chat_completions({{"messages", json::array()}});
   const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -158,7 +160,7 @@ TEST(UpstreamClient, LongRetryAfterMovesToTheFallback) {
   spare.svr().Post("/v1/chat/completions", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(completion("spare").dump(), "application/json");
   });
-  Client c({{busy.url(), "", ""}, {spare.url(), "", ""}}, fast());
+  Client c({{busy.url(), "", "", {}}, {spare.url(), "", "", {}}}, fast());
   const Response r = c.chat_completions({{"messages", json::array()}});
   EXPECT_EQ(busy.hits, 1);
   EXPECT_EQ(r.endpoint, 1u);
@@ -172,7 +174,7 @@ TEST(UpstreamClient, ClientErrorsAreNotRetried) {
     res.status = 401;
     res.set_content(R"({"error":{"message":"Incorrect API key provided"}})", "application/json");
   });
-  Client c({{fs.url(), "bad", ""}, {fs.url(), "bad", ""}}, fast());
+  Client c({{fs.url(), "bad", "", {}}, {fs.url(), "bad", "", {}}}, fast());
   try {
     c.chat_completions({{"messages", json::array()}});
     FAIL() << "expected an error";
@@ -192,7 +194,7 @@ TEST(UpstreamClient, DeadEndpointFallsBackAndTimeoutsAreRetried) {
   });
   ClientOptions o = fast();
   o.timeout_s = 0.5;
-  Client c({{dead_url(), "", ""}, {slow.url(), "", ""}}, o);
+  Client c({{dead_url(), "", "", {}}, {slow.url(), "", "", {}}}, o);
   const Response r = c.chat_completions({{"messages", json::array()}});
   EXPECT_EQ(r.endpoint, 1u);
   EXPECT_EQ(r.attempts, 3 + 2);  // 3 refused connections, one timeout, one success
@@ -212,7 +214,7 @@ TEST(UpstreamClient, DroppedConnectionIsRetried) {
     }
     res.set_content(completion("ok").dump(), "application/json");
   });
-  Client c({{fs.url(), "", ""}}, fast());
+  Client c({{fs.url(), "", "", {}}}, fast());
   EXPECT_EQ(c.chat_completions({{"messages", json::array()}}).attempts, 2);
 }
 
@@ -220,7 +222,7 @@ TEST(UpstreamClient, AllEndpointsDownNamesEachUrl) {
   const std::string a = dead_url(), b = dead_url();
   ClientOptions o = fast();
   o.max_retries = 1;
-  Client c({{a, "", ""}, {b, "", ""}}, o);
+  Client c({{a, "", "", {}}, {b, "", "", {}}}, o);
   try {
     c.embeddings({{"input", "x"}});
     FAIL() << "expected an error";
@@ -246,7 +248,7 @@ TEST(UpstreamClient, CircuitBreakerSkipsAFailingEndpoint) {
   o.max_retries = 0;
   o.breaker_failures = 2;
   o.breaker_cooldown_s = 0.3;
-  Client c({{broken.url(), "", ""}, {spare.url(), "", ""}}, o);
+  Client c({{broken.url(), "", "", {}}, {spare.url(), "", "", {}}}, o);
   for (int i = 0; i < 5; ++i)
     EXPECT_EQ(c.chat_completions({{"messages", json::array()}}).endpoint, 1u);
   EXPECT_EQ(broken.hits, 2);  // requests 3..5 never reached it
@@ -284,7 +286,7 @@ TEST(UpstreamClient, StreamsChunksUntilDone) {
     asked_stream = json::parse(req.body).value("stream", false);
     stream_words(res, {"Once", " upon", " a", " time"}, false);
   });
-  Client c({{fs.url(), "", ""}}, fast());
+  Client c({{fs.url(), "", "", {}}}, fast());
   std::string text;
   const Response r = c.chat_completions_stream({{"messages", json::array()}}, [&](const json& ch) {
     text += ch["choices"][0]["delta"]["content"].get<std::string>();
@@ -302,7 +304,7 @@ TEST(UpstreamClient, StreamStopsWhenTheHandlerSaysSo) {
   fs.svr().Post("/v1/completions", [&](const httplib::Request&, httplib::Response& res) {
     stream_words(res, {"a", "b", "c", "d"}, false);
   });
-  Client c({{fs.url(), "", ""}}, fast());
+  Client c({{fs.url(), "", "", {}}}, fast());
   int n = 0;
   const Response r = c.completions_stream({{"prompt", "x"}}, [&](const json&) { return ++n < 2; });
   EXPECT_EQ(n, 2);
@@ -315,7 +317,7 @@ TEST(UpstreamClient, BrokenStreamAfterChunksIsAnError) {
     ++fs.hits;
     stream_words(res, {"a", "b", "c"}, true);
   });
-  Client c({{fs.url(), "", ""}}, fast());
+  Client c({{fs.url(), "", "", {}}}, fast());
   int n = 0;
   try {
     c.chat_completions_stream({{"messages", json::array()}}, [&](const json&) { return ++n > 0; });
