@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -91,9 +92,14 @@ void register_finetune(CLI::App& app) {
                   "Steps between checkpoints (0: each epoch)");
   cmd->add_option("--max-steps", o->ft.max_steps,
                   "Stop after this many optimizer steps (0: all epochs)");
+  cmd->add_option("--stop-after", o->ft.stop_after,
+                  "Pause after this many steps with a checkpoint (continue with --resume)");
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   cmd->add_flag("--json", o->json, "Print a JSON report at the end");
   cmd->callback([o] {
+    RS_CHECK(!o->ft.resume || std::filesystem::exists(std::filesystem::path(o->ft.out_dir) /
+                                                      "checkpoint.safetensors"),
+             "--resume: no checkpoint in '{}' (checkpoint.safetensors)", o->ft.out_dir);
     auto lm = load_model(o->model, o->tokenizer);
     const Tokenizer& tok = lm.require_tokenizer();
     const HParams& hp = lm.model->hparams();
@@ -143,6 +149,10 @@ void register_finetune(CLI::App& app) {
               e.val_accuracy ? fmt::format(", label accuracy {:.2f}%", *e.val_accuracy * 100) : "",
               e.tokens_per_s, e.seconds);
         });
+    if (rep.paused)
+      fmt::print(stderr,
+                 "finetune: paused after step {}; continue with the same flags and --resume\n",
+                 rep.steps);
     fmt::print(
         stderr,
         "finetune: {} steps, {} trainable parameters, {:.1f} s ({:.0f} tokens/s); adapter in {}\n",
@@ -155,6 +165,7 @@ void register_finetune(CLI::App& app) {
       j["seconds"] = rep.seconds;
       j["n_params"] = rep.n_params;
       j["resumed"] = rep.resumed;
+      j["paused"] = rep.paused;
       j["step_loss"] = rep.step_loss;
       j["epochs"] = nlohmann::json::array();
       for (const auto& e : rep.epochs) {

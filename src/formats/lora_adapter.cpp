@@ -311,7 +311,10 @@ void save_peft(const Adapter& ad, const std::string& dir) {
       {"peft_type", "LORA"},
       {"task_type", "CAUSAL_LM"},
       {"r", ad.rank},
-      {"lora_alpha", ad.alpha},
+      // An integral alpha is written as an integer, as PEFT's own configs have it.
+      {"lora_alpha",
+       ad.alpha == std::floor(ad.alpha) ? json(static_cast<int64_t>(ad.alpha)) : json(ad.alpha)},
+
       {"target_modules", modules},
       {"lora_dropout", 0.0},
       {"bias", "none"},

@@ -293,10 +293,18 @@ FinetuneReport finetune(const BaseWeights<float>& base, const Tokenizer& tok, co
       bar.update(static_cast<uint64_t>(epoch * train.n_tokens +
                                        (end >= n_train ? train.n_tokens : epoch_tokens)),
                  fmt::format("ep {}/{} loss {:.4f}", epoch + 1, opt.epochs, mean));
-      if (opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0) {
+      if ((opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0) ||
+          step == opt.stop_after) {
         state.step = step;
         save_checkpoint(ckpt, lora, adam, state);
       }
+      if (step == opt.stop_after) break;
+    }
+    const bool epoch_done =
+        step - epoch * steps_per_epoch == steps_per_epoch || step == total_steps;
+    if (!epoch_done) {  // paused mid-epoch: the checkpoint above has everything
+      rep.paused = true;
+      break;
     }
     EpochReport er;
     er.epoch = epoch + 1;
@@ -322,9 +330,13 @@ FinetuneReport finetune(const BaseWeights<float>& base, const Tokenizer& tok, co
     save_adapter();
     rep.epochs.push_back(er);
     if (on_epoch) on_epoch(er);
+    if (step == opt.stop_after && step < total_steps) {
+      rep.paused = true;
+      break;
+    }
   }
   bar.finish();
-  if (rep.epochs.empty()) save_adapter();  // resumed a finished run: write the adapter again
+  if (rep.epochs.empty() && !rep.paused) save_adapter();  // resumed a finished run: write it again
   rep.steps = step;
   rep.tokens = done_tokens;
   rep.seconds = seconds_since(t_start);

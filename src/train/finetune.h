@@ -41,6 +41,10 @@ struct FinetuneOptions {
   uint64_t seed = 42;
   int64_t checkpoint_every = 0;  // optimizer steps between checkpoints (0: once per epoch)
   int64_t max_steps = 0;         // stop after this many steps (0: all epochs)
+  // Pause after this many steps (counted from the start of training) with a checkpoint, as an
+  // interruption would; --resume continues to exactly where an uninterrupted run would be.
+  // Not part of the run's settings.
+  int64_t stop_after = 0;
   std::string out_dir;
   bool resume = false;
   bool progress = true;
@@ -62,6 +66,7 @@ struct FinetuneReport {
   int64_t steps = 0, tokens = 0, n_params = 0;
   double seconds = 0;
   bool resumed = false;
+  bool paused = false;  // stopped by stop_after; resume to finish
 };
 
 // Called after each epoch (for the CLI's epoch lines).
