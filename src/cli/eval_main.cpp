@@ -92,6 +92,8 @@ void register_eval_run(CLI::App& eval) {
       ->capture_default_str();
   eval.add_option("--header", r.target.headers,
                   "URL targets: extra request header \"Name: value\" (repeatable)");
+  eval.add_flag("--stream", r.target.stream,
+                "URL targets: stream answers (SSE) and measure the time to first token");
   eval.add_option("--timeout", r.target.timeout_s, "URL targets: seconds per attempt")
       ->capture_default_str();
   eval.add_option("--retries", r.target.retries,

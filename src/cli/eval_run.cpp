@@ -246,6 +246,21 @@ json run_eval(const EvalRunOptions& o) {
                      {"p95", ls.p95},
                      {"p99", ls.p99},
                      {"max", ls.max}};
+  std::vector<double> ttft;
+  for (const auto& x : out)
+    if (x.error.empty() && x.reply.ttft_ms >= 0) ttft.push_back(x.reply.ttft_ms);
+  if (!ttft.empty()) {
+    const eval::LatencySummary ts = eval::summarize_latency(ttft);
+    r["ttft_ms"] = {{"method",
+                     "time from sending the request to the first piece of answer text, "
+                     "ms; percentiles as for latency_ms"},
+                    {"n", ts.n},
+                    {"mean", ts.mean},
+                    {"p50", ts.p50},
+                    {"p90", ts.p90},
+                    {"p99", ts.p99},
+                    {"max", ts.max}};
+  }
   r["throughput"] = {
       {"wall_s", wall_s},
       {"requests_per_s", rps},
@@ -277,6 +292,7 @@ json run_eval(const EvalRunOptions& o) {
   for (size_t i = 0; i < n; ++i) {
     json s = {
         {"line", rows[i].line}, {"output", out[i].reply.text}, {"latency_ms", out[i].latency_ms}};
+    if (out[i].reply.ttft_ms >= 0) s["ttft_ms"] = out[i].reply.ttft_ms;
     if (!preds.empty()) {
       s["prediction"] = preds[i];
       s["gold"] = rows[i].label;
@@ -314,6 +330,10 @@ void print_eval_result(const json& r) {
   fmt::print("latency ms: p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  (mean {:.1f}, max {:.1f})\n",
              l["p50"].get<double>(), l["p90"].get<double>(), l["p99"].get<double>(),
              l["mean"].get<double>(), l["max"].get<double>());
+  if (r.contains("ttft_ms"))
+    fmt::print("time to first token ms: p50 {:.1f}  p90 {:.1f}  p99 {:.1f}\n",
+               r["ttft_ms"]["p50"].get<double>(), r["ttft_ms"]["p90"].get<double>(),
+               r["ttft_ms"]["p99"].get<double>());
   const json& t = r["throughput"];
   fmt::print("throughput: {:.2f} requests/s, {:.1f} output tokens/s at concurrency {}\n",
              t["requests_per_s"].get<double>(), t["output_tokens_per_s"].get<double>(),

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -18,6 +19,15 @@ namespace rs::cli {
 namespace {
 
 using json = nlohmann::json;
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void keep_rightsize_headers(const upstream::Response& r, TargetReply& out) {
+  for (const auto& [k, v] : r.headers)
+    if (k.rfind("x-rightsize-", 0) == 0) out.rightsize_headers.emplace_back(k, v);
+}
 
 class LocalTarget : public EvalTarget {
  public:
@@ -51,8 +61,14 @@ class LocalTarget : public EvalTarget {
     g.n_predict = max_tokens;
     g.sampling.temperature = 0;  // greedy: an evaluation must be repeatable
     g.stop = o_.stop;
-    const GenerateResult r = generate(lm_, ids, g, pools_.at(static_cast<size_t>(worker)).get());
     TargetReply out;
+    const auto t0 = std::chrono::steady_clock::now();
+    const GenerateResult r = generate(lm_, ids, g, pools_.at(static_cast<size_t>(worker)).get(),
+                                      [&](int32_t, std::string_view piece) {
+                                        if (out.ttft_ms < 0 && !piece.empty())
+                                          out.ttft_ms = ms_since(t0);
+                                        return true;
+                                      });
     out.text = r.text;
     out.prompt_tokens = static_cast<int64_t>(r.prompt_ids.size());
     out.completion_tokens = static_cast<int64_t>(r.ids.size());
@@ -86,6 +102,7 @@ class HttpTarget : public EvalTarget {
       req["messages"] = json::array({{{"role", "user"}, {"content", prompt}}});
     else
       req["prompt"] = prompt;
+    if (o_.stream) return complete_streamed(req, chat);
     const upstream::Response r = chat ? client_.chat_completions(req) : client_.completions(req);
     const json& j = r.json;
     const json* choice = j.contains("choices") && j["choices"].is_array() && !j["choices"].empty()
@@ -105,11 +122,44 @@ class HttpTarget : public EvalTarget {
     } else {
       out.usage_reported = false;
     }
-    for (const auto& [k, v] : r.headers)
-      if (k.rfind("x-rightsize-", 0) == 0) out.rightsize_headers.emplace_back(k, v);
+    keep_rightsize_headers(r, out);
     return out;
   }
   std::string kind() const override { return "http"; }
+
+  // The same request as a stream: text deltas are concatenated, the first non-empty one gives
+  // the time to first token, and usage comes from the final chunk (stream_options.include_usage,
+  // as OpenAI sends it).
+  TargetReply complete_streamed(json req, bool chat) {
+    req["stream_options"] = {{"include_usage", true}};
+    TargetReply out;
+    out.usage_reported = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    const upstream::ChunkHandler on_chunk = [&](const json& ch) {
+      if (ch.contains("choices") && ch["choices"].is_array() && !ch["choices"].empty()) {
+        const json& c = ch["choices"][0];
+        const json* piece =
+            chat ? (c.contains("delta") && c["delta"].is_object() && c["delta"].contains("content")
+                        ? &c["delta"]["content"]
+                        : nullptr)
+                 : (c.contains("text") ? &c["text"] : nullptr);
+        if (piece && piece->is_string() && !piece->get_ref<const std::string&>().empty()) {
+          if (out.ttft_ms < 0) out.ttft_ms = ms_since(t0);
+          out.text += piece->get<std::string>();
+        }
+      }
+      if (ch.contains("usage") && ch["usage"].is_object()) {
+        out.prompt_tokens = ch["usage"].value("prompt_tokens", int64_t{0});
+        out.completion_tokens = ch["usage"].value("completion_tokens", int64_t{0});
+        out.usage_reported = true;
+      }
+      return true;
+    };
+    const upstream::Response r = chat ? client_.chat_completions_stream(req, on_chunk)
+                                      : client_.completions_stream(req, on_chunk);
+    keep_rightsize_headers(r, out);
+    return out;
+  }
   std::string describe() const override { return o_.target + " (" + o_.model + ")"; }
 
  private:

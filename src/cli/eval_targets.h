@@ -16,6 +16,8 @@ struct TargetReply {
   std::string text;
   int64_t prompt_tokens = 0, completion_tokens = 0;  // 0 when a server reports no usage
   bool usage_reported = true;
+  double ttft_ms =
+      -1;  // time to the first piece of text; -1 when not measured (URL without --stream)
   // URL targets: the x-rightsize-* response headers (route, confidence, cache, cost) a rightsize
   // server adds, so a run through the router shows where each request went.
   std::vector<std::pair<std::string, std::string>> rightsize_headers;
@@ -26,6 +28,7 @@ struct TargetOptions {
   // URL targets.
   std::string api_key, model = "default", api = "chat";  // api: chat | completions
   std::vector<std::string> headers;                      // extra request headers "Name: value"
+  bool stream = false;  // stream the answer (SSE), which also measures the time to first token
   double timeout_s = 120;
   int retries = 2;
   // Local targets.

@@ -44,6 +44,7 @@ CompareSide side(const json& r, const CompareOptions& o, const char* which) {
   s.p90 = num(r["latency_ms"], "p90", who);
   s.p99 = num(r["latency_ms"], "p99", who);
   s.requests_per_s = num(r["throughput"], "requests_per_s", who);
+  if (r.contains("ttft_ms") && r["ttft_ms"].is_object()) s.ttft_p50 = num(r["ttft_ms"], "p50", who);
   s.cost_per_request = num(r["cost"], "per_request", who);
   s.monthly_cost = s.cost_per_request * o.requests_per_day * o.days_per_month;
   if (r.contains("samples") && r["samples"].is_array())
@@ -236,6 +237,9 @@ std::string comparison_markdown(const Comparison& c) {
   md += fmt::format("| p50 latency (ms) | {:.1f} | {:.1f} |\n", a.p50, b.p50);
   md += fmt::format("| p90 latency (ms) | {:.1f} | {:.1f} |\n", a.p90, b.p90);
   md += fmt::format("| p99 latency (ms) | {:.1f} | {:.1f} |\n", a.p99, b.p99);
+  if (a.ttft_p50 && b.ttft_p50)
+    md += fmt::format("| p50 time to first token (ms) | {:.1f} | {:.1f} |\n", *a.ttft_p50,
+                      *b.ttft_p50);
   md += fmt::format("| throughput (requests/s) | {:.2f} | {:.2f} |\n", a.requests_per_s,
                     b.requests_per_s);
   md += fmt::format("| cost per request | {} | {} |\n", format_usd(a.cost_per_request),

@@ -33,6 +33,7 @@ struct CompareSide {
   double macro_f1 = -1;           // classify only
   int64_t n = 0, errors = 0;
   double p50 = 0, p90 = 0, p99 = 0, requests_per_s = 0;
+  std::optional<double> ttft_p50;  // time to first token, when the run measured it
   double cost_per_request = 0, monthly_cost = 0;
   std::vector<double> latencies;  // ms, successful requests
 };

@@ -272,6 +272,9 @@ std::string comparison_html(const Comparison& c) {
   row("p50 latency (ms)", fmt::format("{:.1f}", a.p50), fmt::format("{:.1f}", b.p50));
   row("p90 latency (ms)", fmt::format("{:.1f}", a.p90), fmt::format("{:.1f}", b.p90));
   row("p99 latency (ms)", fmt::format("{:.1f}", a.p99), fmt::format("{:.1f}", b.p99));
+  if (a.ttft_p50 && b.ttft_p50)
+    row("p50 time to first token (ms)", fmt::format("{:.1f}", *a.ttft_p50),
+        fmt::format("{:.1f}", *b.ttft_p50));
   row("throughput (requests/s)", fmt::format("{:.2f}", a.requests_per_s),
       fmt::format("{:.2f}", b.requests_per_s));
   row("cost per request", format_usd(a.cost_per_request), format_usd(b.cost_per_request));

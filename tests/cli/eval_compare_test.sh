@@ -46,6 +46,19 @@ assert j["routes"] == {"fake": n}, j.get("routes")
 assert all(s["rightsize_headers"] == {"x-rightsize-route": "fake", "x-rightsize-cache": "bypass"} for s in j["samples"])
 PY
 
+# The same requests streamed: same answers and usage, and a time to first token below the latency.
+"$BIN" eval --data "$SMS" --target "$URL" --api-key test-key --model fake-llm --task classify --limit 20 \
+  --stream --json >"$TMP/stream.json" 2>"$TMP/err" || bad "streamed run: $(cat "$TMP/err")"
+python3 - "$TMP/stream.json" "$TMP/llm.json" <<'PY' && ok "--stream: same answers and usage, TTFT measured" || bad "--stream: $(head -c 600 "$TMP/stream.json")"
+import json, sys
+s, j = (json.load(open(f)) for f in sys.argv[1:3])
+assert [x["output"] for x in s["samples"]] == [x["output"] for x in j["samples"][:20]]
+assert s["tokens"]["usage_reported"] and s["tokens"]["output"] == 40
+assert all(0 < x["ttft_ms"] < x["latency_ms"] for x in s["samples"])
+assert s["ttft_ms"]["n"] == 20 and s["ttft_ms"]["p50"] < s["latency_ms"]["p50"]
+assert "ttft_ms" not in j  # not measured without --stream
+PY
+
 "$BIN" eval --compare "$TMP/slm.json" "$TMP/llm.json" --requests-per-day 25000 --max-quality-drop 2 \
   --md "$TMP/report.md" --html "$TMP/report.html" --json >"$TMP/cmp.json" 2>"$TMP/err" || bad "compare: $(cat "$TMP/err")"
 python3 - "$TMP/cmp.json" "$TMP/slm.json" "$TMP/llm.json" <<'PY' && ok "comparison numbers and recommendation" || bad "comparison: $(head -c 800 "$TMP/cmp.json")"

@@ -60,10 +60,31 @@ class Handler(BaseHTTPRequestHandler):
         else:
             choice["text"] = " " + answer
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 2}
+        if body.get("stream"):
+            return self.stream(chat, answer, usage if body.get("stream_options", {}).get("include_usage") else None)
         headers = [("x-rightsize-route", "fake")]
         if self.headers.get("X-Test-Tag"):  # echoed, to show --header reaches the server
             headers.append(("x-rightsize-cache", self.headers["X-Test-Tag"]))
         self.reply(200, {"object": "chat.completion", "choices": [choice], "usage": usage}, headers)
+
+    def stream(self, chat, answer, usage):
+        """OpenAI-style SSE: the answer in two deltas, then a usage chunk, then [DONE]."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("x-rightsize-route", "fake")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        text = answer.capitalize() + "."
+        for piece in (text[:2], text[2:]):
+            delta = {"delta": {"content": piece}} if chat else {"text": piece}
+            self.wfile.write(f"data: {json.dumps({'choices': [dict(index=0, **delta)]})}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(0.01)
+        if usage:
+            self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+        self.close_connection = True
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

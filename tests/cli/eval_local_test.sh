@@ -38,6 +38,8 @@ check "p50/p90/p99 = numpy-style percentiles of the sample latencies" \
   "all(abs(j['latency_ms'][f'p{p}'] - pct([s['latency_ms'] for s in j['samples']], p)) < 1e-9 for p in (50, 90, 99))" "$TMP/c1.json"
 check "throughput = requests / wall time; cost = price-hour / 3600 / throughput" \
   "abs(j['throughput']['requests_per_s'] - 12 / j['throughput']['wall_s']) < 1e-9 and abs(j['cost']['per_request'] - 0.5 / 3600 / j['throughput']['requests_per_s']) < 1e-15" "$TMP/c1.json"
+check "time to first token measured locally, below each request's latency" \
+  "all(0 < s['ttft_ms'] <= s['latency_ms'] for s in j['samples'] if s['output']) and j['ttft_ms']['p50'] <= j['latency_ms']['p99']" "$TMP/c1.json"
 check "token counts are the sum over requests and positive" \
   "j['tokens']['input'] > 12 * 20 and 12 <= j['tokens']['output'] <= 12 * 16" "$TMP/c1.json"
 

@@ -40,6 +40,13 @@ TEST(Report, CheaperWinsWithinTheQualityDrop) {
   EXPECT_NE(c.reasons[1].find("saves $354.00 per month"), std::string::npos) << c.reasons[1];
   const std::string md = comparison_markdown(c);
   EXPECT_NE(md.find("| cost per month | $6.00 | $360.00 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("first token"), std::string::npos);  // neither run measured it
+  json a = result("slm", 0.931, 40, 0.00002, {40}), b = result("llm", 0.938, 900, 0.0012, {900});
+  a["ttft_ms"] = {{"p50", 12.5}};
+  b["ttft_ms"] = {{"p50", 310.25}};
+  EXPECT_NE(comparison_markdown(compare_results(a, b, o))
+                .find("| p50 time to first token (ms) | 12.5 | 310.2 |"),
+            std::string::npos);
   const std::string html = comparison_html(c);
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("$360.00"), std::string::npos);
