@@ -1,6 +1,7 @@
-// The portable tile kernels of gemm.h, for CPUs without AVX2. One (row, token) pair at a time,
-// following the per-pair recipe of gemm.h with plain float operations (no tiling: this path
-// exists for correctness on any CPU, not for speed).
+// The portable kernels of gemm.h, for CPUs without AVX2: one (row, token) pair at a time with
+// plain float operations (no tiling: this path exists for correctness on any CPU, not for speed).
+// Each pair is computed the same way whatever the call, which is all batch invariance needs; the
+// float steps follow the reference kernels of vec_dot.h rather than the SIMD recipe.
 #include <cstring>
 
 #include "core/half.h"
@@ -45,78 +46,15 @@ float pair_q8(const WeightView& w, const Acts& a, int64_t r, int64_t t) {
   return acc;
 }
 
-float pair_q4_K(const WeightView& w, const Acts& a, int64_t r, int64_t t) {
-  const int64_t nb = w.n_in / kQK_K;
-  const auto* x = reinterpret_cast<const BlockQ4_K*>(w.row(r));
-  const BlockQ8K* y = a.q8k + t * nb;
-  float acc_q = 0, acc_m = 0;
-  for (int64_t b = 0; b < nb; ++b) {
-    int32_t sum_q = 0, sum_m = 0;
-    for (int s = 0; s < 8; ++s) {
-      uint8_t sc, m;
-      q4k_scale_min(s, x[b].scales, &sc, &m);
-      const uint8_t* q = x[b].qs + 32 * (s / 2);
-      int32_t d = 0;
-      for (int l = 0; l < 32; ++l)
-        d += ((s & 1) ? (q[l] >> 4) : (q[l] & 0xF)) * y[b].qs[32 * s + l];
-      sum_q += sc * d;
-      sum_m += m * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
-    }
-    acc_q += fp16_to_fp32(x[b].d) * y[b].d * static_cast<float>(sum_q);
-    acc_m += fp16_to_fp32(x[b].dmin) * y[b].d * static_cast<float>(sum_m);
-  }
-  return acc_q - acc_m;
-}
-
-float pair_q6_K(const WeightView& w, const Acts& a, int64_t r, int64_t t) {
-  const int64_t nb = w.n_in / kQK_K;
-  const auto* x = reinterpret_cast<const BlockQ6_K*>(w.row(r));
-  const BlockQ8K* y = a.q8k + t * nb;
-  float acc = 0;
-  for (int64_t b = 0; b < nb; ++b) {
-    int32_t s = 0;
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* ql = x[b].ql + 64 * half;
-      const uint8_t* qh = x[b].qh + 32 * half;
-      const int8_t* sc = x[b].scales + 8 * half;
-      const int8_t* q8 = y[b].qs + 128 * half;
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        const int q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32;
-        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        s += sc[is] * q1 * q8[l] + sc[is + 2] * q2 * q8[l + 32] + sc[is + 4] * q3 * q8[l + 64] +
-             sc[is + 6] * q4 * q8[l + 96];
-      }
-    }
-    acc += fp16_to_fp32(x[b].d) * y[b].d * static_cast<float>(s);
-  }
-  return acc;
-}
-
-template <float (*kToF32)(uint16_t)>
-float half_value(const uint8_t* row, int64_t i) {
-  uint16_t h;
-  std::memcpy(&h, row + 2 * i, 2);
-  return kToF32(h);
-}
-float f32_value(const uint8_t* row, int64_t i) {
-  float f;
-  std::memcpy(&f, row + 4 * i, 4);
-  return f;
-}
-
-template <float (*kValue)(const uint8_t*, int64_t)>
-float pair_float(const WeightView& w, const Acts& a, int64_t r, int64_t t) {
-  const uint8_t* row = w.row(r);
-  const float* x = a.x + t * a.n_in;
-  const int64_t n = a.n_in, n8 = n - n % 8;
-  float l[8] = {};
-  for (int64_t i = 0; i < n8; ++i) l[i % 8] += kValue(row, i) * x[i];
-  float s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-  for (int64_t i = n8; i < n; ++i) s += kValue(row, i) * x[i];
-  return s;
+// The Q8_K and F32 activation rows are in the layout the reference kernels read, so those types
+// use them as they are: any fixed per-pair computation is batch invariant.
+template <DType kType>
+float pair_reference(const WeightView& w, const Acts& a, int64_t r, int64_t t) {
+  static const VecDotFn ref = vec_dot_reference(kType);
+  const void* act = a.fmt == ActFormat::F32
+                        ? static_cast<const void*>(a.x + t * a.n_in)
+                        : static_cast<const void*>(a.q8k + t * (a.n_in / kQK_K));
+  return ref(w.row(r), act, w.n_in);
 }
 
 template <float (*kPair)(const WeightView&, const Acts&, int64_t, int64_t)>
@@ -137,15 +75,15 @@ GemmFn gemm_for(DType t) {
     case DType::Q8_0:
       return run<pair_q8<BlockQ8_0>>;
     case DType::Q4_K:
-      return run<pair_q4_K>;
+      return run<pair_reference<DType::Q4_K>>;
     case DType::Q6_K:
-      return run<pair_q6_K>;
+      return run<pair_reference<DType::Q6_K>>;
     case DType::F32:
-      return run<pair_float<f32_value>>;
+      return run<pair_reference<DType::F32>>;
     case DType::F16:
-      return run<pair_float<half_value<fp16_to_fp32>>>;
+      return run<pair_reference<DType::F16>>;
     case DType::BF16:
-      return run<pair_float<half_value<bf16_to_fp32>>>;
+      return run<pair_reference<DType::BF16>>;
     default:
       return nullptr;
   }
