@@ -86,8 +86,8 @@ void register_eval_run(CLI::App& eval) {
                   "Prompt with {text} and {labels} placeholders (default per task, see below)");
   eval.add_option("--api-key", r.target.api_key,
                   "URL targets: bearer key (default: $OPENAI_API_KEY)");
-  eval.add_option("--model", r.target.model, "URL targets: the \"model\" field")
-      ->capture_default_str();
+  eval.add_option("--model", r.target.model,
+                  "URL targets: the \"model\" field (default: left out, for one-model servers)");
   eval.add_option("--api", r.target.api, "URL targets: chat (/chat/completions) or completions")
       ->capture_default_str();
   eval.add_option("--header", r.target.headers,

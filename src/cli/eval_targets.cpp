@@ -95,7 +95,10 @@ class HttpTarget : public EvalTarget {
   }
 
   TargetReply complete(const std::string& prompt, int max_tokens, int) override {
-    json req = {{"model", o_.model}, {"max_tokens", max_tokens}, {"temperature", 0}};
+    json req = {{"max_tokens", max_tokens}, {"temperature", 0}};
+    // No --model: leave the field out, which single-model servers (rightsize serve, llama.cpp's
+    // server) accept; hosted APIs answer with an error that asks for it.
+    if (!o_.model.empty()) req["model"] = o_.model;
     if (!o_.stop.empty()) req["stop"] = o_.stop;
     const bool chat = o_.api == "chat";
     if (chat)
@@ -160,7 +163,9 @@ class HttpTarget : public EvalTarget {
     keep_rightsize_headers(r, out);
     return out;
   }
-  std::string describe() const override { return o_.target + " (" + o_.model + ")"; }
+  std::string describe() const override {
+    return o_.model.empty() ? o_.target : o_.target + " (" + o_.model + ")";
+  }
 
  private:
   static upstream::ClientOptions options(const TargetOptions& o) {

@@ -26,8 +26,8 @@ struct TargetReply {
 struct TargetOptions {
   std::string target;  // model path, or http(s):// base URL
   // URL targets.
-  std::string api_key, model = "default", api = "chat";  // api: chat | completions
-  std::vector<std::string> headers;                      // extra request headers "Name: value"
+  std::string api_key, model, api = "chat";  // api: chat | completions
+  std::vector<std::string> headers;          // extra request headers "Name: value"
   bool stream = false;  // stream the answer (SSE), which also measures the time to first token
   double timeout_s = 120;
   int retries = 2;
