@@ -40,6 +40,11 @@ struct Outcome {
   std::string error;
 };
 
+json latency_json(const eval::LatencySummary& s, const char* method) {
+  return {{"method", method}, {"n", s.n},     {"mean", s.mean}, {"min", s.min}, {"p50", s.p50},
+          {"p90", s.p90},     {"p95", s.p95}, {"p99", s.p99},   {"max", s.max}};
+}
+
 int default_max_tokens(eval::EvalTask t) {
   return t == eval::EvalTask::kClassify ? 16 : 128;
 }
@@ -237,29 +242,14 @@ json run_eval(const EvalRunOptions& o) {
     r["settings"]["model"] = o.target.model;
   }
   r["quality"] = quality;
-  r["latency_ms"] = {{"method", kLatencyMethod},
-                     {"n", ls.n},
-                     {"mean", ls.mean},
-                     {"min", ls.min},
-                     {"p50", ls.p50},
-                     {"p90", ls.p90},
-                     {"p95", ls.p95},
-                     {"p99", ls.p99},
-                     {"max", ls.max}};
+  r["latency_ms"] = latency_json(ls, kLatencyMethod);
   std::vector<double> ttft;
   for (const auto& x : out)
     if (x.error.empty() && x.reply.ttft_ms >= 0) ttft.push_back(x.reply.ttft_ms);
   if (!ttft.empty()) {
-    const eval::LatencySummary ts = eval::summarize_latency(ttft);
-    r["ttft_ms"] = {{"method",
-                     "time from sending the request to the first piece of answer text, "
-                     "ms; percentiles as for latency_ms"},
-                    {"n", ts.n},
-                    {"mean", ts.mean},
-                    {"p50", ts.p50},
-                    {"p90", ts.p90},
-                    {"p99", ts.p99},
-                    {"max", ts.max}};
+    r["ttft_ms"] = latency_json(eval::summarize_latency(ttft),
+                                "time from sending the request to the first piece of answer "
+                                "text, ms; percentiles as for latency_ms");
   }
   r["throughput"] = {
       {"wall_s", wall_s},
