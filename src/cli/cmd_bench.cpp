@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli/bench_server.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/mem_bandwidth.h"
@@ -63,6 +64,7 @@ void register_bench(CLI::App& app) {
     int bandwidth_mib = 1024;
   };
   auto o = std::make_shared<Opts>();
+  auto srv = std::make_shared<ServerBenchOptions>();
   auto* cmd = app.add_subcommand(
       "bench", "Measure prompt and generation speed (like llama-bench) and memory bandwidth");
   cmd->footer(
@@ -73,7 +75,10 @@ void register_bench(CLI::App& app) {
       "Examples:\n"
       "  rightsize bench -m model.gguf -p 512 -n 128 -t 2 -r 3\n"
       "  rightsize bench -m model.gguf -p 0 -n 64 --json\n"
-      "  rightsize bench --bandwidth-only -t 2");
+      "  rightsize bench --bandwidth-only -t 2\n"
+      "  rightsize bench --server http://127.0.0.1:8080 --model m --concurrency 1,4,16 -n 128\n"
+      "With --server: streams of requests (random token-id prompts, greedy, ignore_eos) at each\n"
+      "concurrency level against a running server; aggregate generated tokens/s, latency, TTFT.");
   cmd->add_option("-m,--model", o->model, "GGUF file or Hugging Face folder");
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens for the pp test (0: skip)")
       ->capture_default_str();
@@ -87,7 +92,23 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--bandwidth-only", o->bandwidth_only, "Only measure the memory bandwidth");
   cmd->add_option("--bandwidth-mib", o->bandwidth_mib, "Buffer size of the bandwidth probe, MiB")
       ->capture_default_str();
-  cmd->callback([o] {
+  cmd->add_option("--server", srv->url, "Benchmark a running OpenAI-compatible server at this URL instead");
+  cmd->add_option("--model-name", srv->model, "With --server: the model to request");
+  cmd->add_option("--api-key", srv->api_key, "With --server: bearer key");
+  cmd->add_option("--concurrency", srv->concurrency, "With --server: concurrent streams per level")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--requests-per-stream", srv->requests_per_stream, "With --server: requests per stream")
+      ->capture_default_str();
+  cmd->add_option("--prompt-tokens", srv->prompt_tokens, "With --server: prompt length in tokens")
+      ->capture_default_str();
+  cmd->callback([o, srv, cmd] {
+    if (!srv->url.empty()) {
+      srv->json = o->json;
+      if (cmd->count("-n")) srv->max_tokens = o->n_gen;
+      run_server_bench(*srv);
+      return;
+    }
     RS_CHECK(o->n_prompt >= 0 && o->n_prompt <= (1 << 20),
              "-p must be between 0 and 1048576 (got {})", o->n_prompt);
     RS_CHECK(o->n_gen >= 0 && o->n_gen <= (1 << 20), "-n must be between 0 and 1048576 (got {})",

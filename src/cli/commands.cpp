@@ -16,6 +16,7 @@ void register_commands(CLI::App& app) {
   register_quantize(app);
   register_bench(app);
   register_eval(app);
+  register_serve(app);
   register_route_eval(app);
   register_finetune(app);
   register_lora(app);

@@ -16,6 +16,7 @@ void register_make_random(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_serve(CLI::App& app);
 void register_route_eval(CLI::App& app);
 void register_finetune(CLI::App& app);
 void register_lora(CLI::App& app);

@@ -1,0 +1,132 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+
+namespace rs::server {
+namespace {
+
+std::string where(const YAML::Node& n) {
+  return fmt::format("line {}", n.Mark().line + 1);
+}
+
+// Every key of a mapping must be one of `known`.
+void check_keys(const YAML::Node& map, const std::string& section,
+                const std::set<std::string>& known) {
+  RS_CHECK(map.IsMap(), "config: '{}' must be a mapping ({})", section, where(map));
+  for (const auto& kv : map) {
+    const auto key = kv.first.as<std::string>();
+    RS_CHECK(known.count(key), "config: unknown key '{}' in '{}' ({}); known keys: {}", key,
+             section, where(kv.first), fmt::join(known, ", "));
+  }
+}
+
+template <typename T>
+void read(const YAML::Node& map, const char* key, T& out) {
+  const YAML::Node n = map[key];
+  if (!n) return;
+  try {
+    out = n.as<T>();
+  } catch (const YAML::Exception&) {
+    fail("config: '{}' has the wrong type ({})", key, where(n));
+  }
+}
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void ServerConfig::validate() const {
+  RS_CHECK(!models.empty(), "no model to serve: pass -m MODEL or list models in --config");
+  RS_CHECK(port >= 0 && port <= 65535, "port {} is out of range", port);
+  RS_CHECK(max_body_bytes > 0, "max_body_bytes must be positive");
+  RS_CHECK(request_timeout_s > 0, "request_timeout_s must be positive");
+  RS_CHECK(!api_keys.empty() || allow_unauthenticated_remote || is_loopback_host(host),
+           "refusing to listen on {} without an API key: anyone on the network could use it. Set "
+           "an API key "
+           "(--api-key, RIGHTSIZE_API_KEY or server.api_keys) or bind to 127.0.0.1",
+           host);
+  std::set<std::string> names;
+  for (const auto& m : models) {
+    RS_CHECK(!m.name.empty() && !m.path.empty(), "every model needs a name and a path");
+    RS_CHECK(names.insert(m.name).second, "config: two models are named '{}'", m.name);
+    RS_CHECK(m.parallel >= 1 && m.parallel <= 256, "model {}: parallel must be in [1, 256]",
+             m.name);
+    RS_CHECK(m.ctx_size >= 8, "model {}: ctx_size must be at least 8", m.name);
+    RS_CHECK(m.batch_tokens >= 1, "model {}: batch_tokens must be positive", m.name);
+    RS_CHECK(m.queue >= 0, "model {}: queue cannot be negative", m.name);
+  }
+}
+
+ServerConfig load_server_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    fail("cannot read config file {}", path);
+  } catch (const YAML::Exception& e) {
+    fail("config {}: {}", path, e.what());
+  }
+  ServerConfig cfg;
+  if (!root || root.IsNull()) fail("config {} is empty", path);
+  check_keys(root, "top level", {"server", "models"});
+  const std::filesystem::path base = std::filesystem::path(path).parent_path();
+
+  if (const YAML::Node s = root["server"]) {
+    check_keys(s, "server",
+               {"host", "port", "api_keys", "api_key_env", "allow_unauthenticated_remote",
+                "max_body_bytes", "request_timeout_s", "shutdown_grace_s", "http_threads"});
+    read(s, "host", cfg.host);
+    read(s, "port", cfg.port);
+    read(s, "api_keys", cfg.api_keys);
+    read(s, "allow_unauthenticated_remote", cfg.allow_unauthenticated_remote);
+    read(s, "max_body_bytes", cfg.max_body_bytes);
+    read(s, "request_timeout_s", cfg.request_timeout_s);
+    read(s, "shutdown_grace_s", cfg.shutdown_grace_s);
+    read(s, "http_threads", cfg.http_threads);
+    std::string env;
+    read(s, "api_key_env", env);
+    if (!env.empty()) {
+      const char* v = std::getenv(env.c_str());
+      RS_CHECK(v && *v, "config: api_key_env names {}, but that environment variable is not set",
+               env);
+      cfg.api_keys.emplace_back(v);
+    }
+  }
+  const YAML::Node models = root["models"];
+  RS_CHECK(models && models.IsSequence(), "config {}: 'models' must be a list of models", path);
+  for (const auto& m : models) {
+    check_keys(m, "models[]",
+               {"name", "path", "tokenizer", "chat_template", "parallel", "ctx_size",
+                "batch_tokens", "queue", "threads"});
+    ModelConfig mc;
+    read(m, "name", mc.name);
+    read(m, "path", mc.path);
+    read(m, "tokenizer", mc.tokenizer);
+    read(m, "chat_template", mc.chat_template);
+    read(m, "parallel", mc.parallel);
+    read(m, "ctx_size", mc.ctx_size);
+    read(m, "batch_tokens", mc.batch_tokens);
+    read(m, "queue", mc.queue);
+    read(m, "threads", mc.threads);
+    RS_CHECK(!mc.path.empty(), "config: a model ({}) has no 'path'", where(m));
+    auto resolve = [&](std::string& p) {
+      if (!p.empty() && std::filesystem::path(p).is_relative()) p = (base / p).string();
+    };
+    resolve(mc.path);
+    resolve(mc.tokenizer);
+    if (mc.name.empty()) mc.name = std::filesystem::path(mc.path).stem().string();
+    cfg.models.push_back(std::move(mc));
+  }
+  cfg.validate();
+  return cfg;
+}
+
+}  // namespace rs::server

@@ -1,0 +1,45 @@
+// What `rightsize serve` runs: the listening socket, limits, keys and the models, from command-line
+// flags or a YAML file (docs/config.md documents every key; examples/rightsize.yaml shows them).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rs::server {
+
+struct ModelConfig {
+  std::string name;            // what clients pass as "model"
+  std::string path;            // GGUF file or Hugging Face folder
+  std::string tokenizer;       // optional tokenizer override (GGUF or tokenizer.json)
+  std::string chat_template;   // optional chat format name; default: detected, else chatml
+  int parallel = 4;            // sequences decoded together (slots)
+  int64_t ctx_size = 2048;     // context per slot
+  int64_t batch_tokens = 256;  // tokens per forward pass at most
+  int queue = 64;              // waiting requests beyond the slots; more get 429
+  int threads = 0;             // compute threads; 0: one per core
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::vector<std::string> api_keys;  // empty: no authentication (then only loopback binds)
+  bool allow_unauthenticated_remote = false;
+  int64_t max_body_bytes = 4 << 20;
+  double request_timeout_s = 600;
+  double shutdown_grace_s = 10;
+  int http_threads = 0;  // 0: enough for every slot and queue entry
+  std::vector<ModelConfig> models;
+
+  // Throws rs::Error for contradictions (duplicate names, no model, remote bind without a key).
+  void validate() const;
+};
+
+// Reads a YAML config. Unknown keys, wrong types and missing required keys are rs::Error naming
+// the key and the line. Relative model paths are resolved against the file's folder;
+// `api_key_env: NAME` adds the key held by that environment variable.
+ServerConfig load_server_config(const std::string& path);
+
+bool is_loopback_host(const std::string& host);
+
+}  // namespace rs::server

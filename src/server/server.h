@@ -1,0 +1,67 @@
+// `rightsize serve`: the HTTP front of the request pipeline (docs/ARCHITECTURE.md). Stages of a
+// generation request: auth and limits (pre-routing) → parse and validate (openai_api) → model
+// lookup → chat template and tokenization → the model's continuous-batching Scheduler → response
+// or SSE stream; metrics at each stage. One Scheduler and one compute thread pool per model.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "engine/loader.h"
+#include "engine/scheduler.h"
+#include "server/config.h"
+#include "server/metrics.h"
+#include "tokenizer/chat_template.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace rs::server {
+
+struct ServedModel {
+  ModelConfig cfg;
+  LoadedModel lm;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<Scheduler> scheduler;  // generative models
+  std::mutex embed_mu;                   // embedding models: one request at a time on the pool
+  ChatFormat chat_format = ChatFormat::ChatML;
+  int64_t created = 0;
+};
+
+class Server {
+ public:
+  // Loads every model (progress on stderr) and prepares the routes; throws rs::Error.
+  explicit Server(ServerConfig cfg);
+  ~Server();
+
+  // Binds (port 0: any free port) and serves until stop(); returns false if binding failed.
+  bool listen();
+  int port() const { return port_; }
+  // Graceful: refuses new requests (503), lets running ones finish within the configured grace,
+  // cancels the rest, then closes the listener. Safe from any thread (not from a signal handler).
+  void stop();
+
+ private:
+  void routes();
+  ServedModel* find_model(const std::string& name);
+  void handle_generation(const httplib::Request& req, httplib::Response& res, int endpoint);
+  void handle_embeddings(const httplib::Request& req, httplib::Response& res);
+  void count(const std::string& endpoint, const std::string& model, int status);
+
+  ServerConfig cfg_;
+  std::vector<std::unique_ptr<ServedModel>> models_;
+  std::unique_ptr<httplib::Server> http_;
+  Metrics metrics_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};
+  int port_ = 0;
+};
+
+}  // namespace rs::server
