@@ -18,6 +18,7 @@ namespace rs::cli {
 void register_serve(CLI::App& app) {
   struct Opts {
     std::string config, api_key;
+    std::vector<std::string> loras;
     server::ServerConfig cfg;
     server::ModelConfig model;
   };
@@ -33,11 +34,16 @@ void register_serve(CLI::App& app) {
       "  rightsize serve -m model.gguf                      # http://127.0.0.1:8080/v1\n"
       "  rightsize serve -m model.gguf --port 9000 --parallel 16 --ctx-size 4096\n"
       "  rightsize serve --config rightsize.yaml            # several models (docs/config.md)\n"
+      "  rightsize serve -m base.gguf --lora spam=spam-adapter/   # model \"base:spam\" per "
+      "request\n"
       "  curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"
       "       -d '{\"model\":\"model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'\n\n"
       "Without an API key the server only listens on loopback addresses. Set a key with --api-key "
       "or\n"
       "the RIGHTSIZE_API_KEY environment variable; clients send 'Authorization: Bearer KEY'.\n"
+      "Adapters load and unload at run time: POST /v1/load_lora_adapter "
+      "{\"lora_name\",\"lora_path\"},\n"
+      "POST /v1/unload_lora_adapter {\"lora_name\"} (as vLLM).\n"
       "SIGTERM or Ctrl-C: stop accepting, let running requests finish within --shutdown-grace, "
       "exit.");
   auto* m =
@@ -49,6 +55,9 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--tokenizer", o->model.tokenizer, "Tokenizer override (GGUF or tokenizer.json)");
   cmd->add_option("--chat-template", o->model.chat_template,
                   "Chat format name (" + chat_format_names() + ")");
+  cmd->add_option("--lora", o->loras,
+                  "LoRA adapter NAME=PATH (PEFT folder or GGUF LoRA), repeatable; clients ask for "
+                  "it as model \"MODEL:NAME\"");
   cmd->add_option("--host", o->cfg.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->cfg.port, "Port (0: any free port, printed at start)")
       ->capture_default_str();
@@ -88,6 +97,12 @@ void register_serve(CLI::App& app) {
                "give a model (-m MODEL) or a config file (--config rightsize.yaml)");
       server::ModelConfig mc = o->model;
       if (mc.name.empty()) mc.name = std::filesystem::path(mc.path).stem().string();
+      for (const std::string& spec : o->loras) {
+        const size_t eq = spec.find('=');
+        RS_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < spec.size(),
+                 "--lora takes NAME=PATH (e.g. --lora spam=adapters/spam), got '{}'", spec);
+        mc.adapters.push_back({spec.substr(0, eq), spec.substr(eq + 1)});
+      }
       cfg.models = {mc};
     }
     if (!o->api_key.empty()) cfg.api_keys.push_back(o->api_key);

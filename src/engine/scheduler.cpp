@@ -27,6 +27,9 @@ struct Scheduler::Slot {
 
   KVCache cache;
   std::vector<int32_t> cached;  // the tokens whose keys/values `cache` holds, in order
+  // The adapter those keys/values were computed with: a prefix is only shared between requests
+  // of the same adapter (an adapter on q/k/v changes the cached values).
+  std::shared_ptr<const LoraAdapter> cached_lora;
   std::shared_ptr<GenJob> job;  // null while idle
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<TextStream> stream;
@@ -36,6 +39,10 @@ struct Scheduler::Slot {
   uint64_t last_used = 0;  // step counter at the last admission (older idle slots go first)
 
   bool prefilling() const { return job && prompt_done < job->prompt.size(); }
+  // Prompt tokens of `j` whose keys/values this slot already holds.
+  size_t reusable_prefix(const GenJob& j) const {
+    return cached_lora == j.lora ? common_prefix(cached, j.prompt) : 0;
+  }
 };
 
 Scheduler::Scheduler(const LoadedModel& lm, SchedulerOptions opts, ThreadPool* pool)
@@ -141,10 +148,10 @@ void Scheduler::admit(std::unique_lock<std::mutex>& lk) {
   while (!queue_.empty()) {
     Slot* best = nullptr;
     size_t best_lcp = 0;
-    const auto& prompt = queue_.front()->prompt;
+    const GenJob& next = *queue_.front();
     for (auto& s : slots_) {
       if (s->job) continue;
-      const size_t lcp = common_prefix(s->cached, prompt);
+      const size_t lcp = s->reusable_prefix(next);
       if (!best || lcp > best_lcp || (lcp == best_lcp && s->last_used < best->last_used)) {
         best = s.get();
         best_lcp = lcp;
@@ -170,13 +177,13 @@ void Scheduler::start_in_slot(Slot& slot, std::shared_ptr<GenJob> job) {
   // Reuse the longest cached prefix: this slot's own, or a copy from any other slot. At least the
   // last prompt token is always run, since its logits give the first completion token.
   const size_t limit = job->prompt.size() - 1;
-  size_t own = std::min(common_prefix(slot.cached, job->prompt), limit);
+  size_t own = std::min(slot.reusable_prefix(*job), limit);
   Slot* src = nullptr;
   size_t src_lcp = own;
   if (opts_.reuse_prefix) {
     for (auto& s : slots_) {
       if (s.get() == &slot) continue;
-      const size_t lcp = std::min(common_prefix(s->cached, job->prompt), limit);
+      const size_t lcp = std::min(s->reusable_prefix(*job), limit);
       if (lcp > src_lcp) {
         src = s.get();
         src_lcp = lcp;
@@ -192,6 +199,7 @@ void Scheduler::start_in_slot(Slot& slot, std::shared_ptr<GenJob> job) {
     slot.cache.set_n_past(static_cast<int64_t>(own));
   }
   slot.cached.assign(job->prompt.begin(), job->prompt.begin() + static_cast<long>(own));
+  slot.cached_lora = job->lora;
   slot.prompt_done = own;
   slot.out.cached_tokens = static_cast<int64_t>(own);
   slot.next_token = -1;
@@ -239,7 +247,7 @@ void Scheduler::step() {
   int64_t budget = opts_.batch_tokens;
   for (auto& s : slots_) {
     if (!s->job || s->prefilling()) continue;
-    batch.push_back({{&s->next_token, 1}, &s->cache, SeqBatch::Logits::Last});
+    batch.push_back({{&s->next_token, 1}, &s->cache, SeqBatch::Logits::Last, s->job->lora.get()});
     entries.push_back({s.get(), 1});
     --budget;
   }
@@ -254,7 +262,7 @@ void Scheduler::step() {
     const size_t n = std::min<size_t>(left, static_cast<size_t>(budget));
     const bool last = n == left;
     batch.push_back({std::span<const int32_t>(s->job->prompt).subspan(s->prompt_done, n), &s->cache,
-                     last ? SeqBatch::Logits::Last : SeqBatch::Logits::None});
+                     last ? SeqBatch::Logits::Last : SeqBatch::Logits::None, s->job->lora.get()});
     entries.push_back({s, n});
     budget -= static_cast<int64_t>(n);
   }

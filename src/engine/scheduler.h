@@ -24,6 +24,7 @@
 
 #include "engine/loader.h"
 #include "engine/sampler.h"
+#include "model/lora.h"
 
 namespace rs {
 
@@ -48,6 +49,9 @@ struct GenOutcome {
 struct GenJob {
   std::vector<int32_t> prompt;
   SamplingParams sampling;
+  // LoRA adapter bound to the scheduler's model, applied to this request only (nullptr: the base
+  // model). Held until the job ends, so unloading the adapter meanwhile is safe.
+  std::shared_ptr<const LoraAdapter> lora;
   int64_t max_tokens = 128;  // the scheduler also stops when the slot's context is full
   std::vector<std::string> stop;
   bool stop_at_eog = true;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -39,6 +40,14 @@ void read(const YAML::Node& map, const char* key, T& out) {
 
 }  // namespace
 
+bool is_valid_adapter_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
+
 bool is_loopback_host(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -62,6 +71,18 @@ void ServerConfig::validate() const {
     RS_CHECK(m.ctx_size >= 8, "model {}: ctx_size must be at least 8", m.name);
     RS_CHECK(m.batch_tokens >= 1, "model {}: batch_tokens must be positive", m.name);
     RS_CHECK(m.queue >= 0, "model {}: queue cannot be negative", m.name);
+    RS_CHECK(m.name.find(':') == std::string::npos,
+             "model name '{}' contains ':', which separates a model from its adapter "
+             "(MODEL:ADAPTER)",
+             m.name);
+    std::set<std::string> adapter_names;
+    for (const auto& a : m.adapters) {
+      RS_CHECK(is_valid_adapter_name(a.name),
+               "model {}: adapter name '{}' must be 1-64 letters, digits, '-', '_' or '.'", m.name,
+               a.name);
+      RS_CHECK(adapter_names.insert(a.name).second, "model {}: two adapters are named '{}'", m.name,
+               a.name);
+    }
   }
 }
 
@@ -82,7 +103,8 @@ ServerConfig load_server_config(const std::string& path) {
   if (const YAML::Node s = root["server"]) {
     check_keys(s, "server",
                {"host", "port", "api_keys", "api_key_env", "allow_unauthenticated_remote",
-                "max_body_bytes", "request_timeout_s", "shutdown_grace_s", "http_threads"});
+                "max_body_bytes", "request_timeout_s", "shutdown_grace_s", "http_threads",
+                "runtime_adapters"});
     read(s, "host", cfg.host);
     read(s, "port", cfg.port);
     read(s, "api_keys", cfg.api_keys);
@@ -91,6 +113,7 @@ ServerConfig load_server_config(const std::string& path) {
     read(s, "request_timeout_s", cfg.request_timeout_s);
     read(s, "shutdown_grace_s", cfg.shutdown_grace_s);
     read(s, "http_threads", cfg.http_threads);
+    read(s, "runtime_adapters", cfg.runtime_adapters);
     std::string env;
     read(s, "api_key_env", env);
     if (!env.empty()) {
@@ -105,7 +128,7 @@ ServerConfig load_server_config(const std::string& path) {
   for (const auto& m : models) {
     check_keys(m, "models[]",
                {"name", "path", "tokenizer", "chat_template", "parallel", "ctx_size",
-                "batch_tokens", "queue", "threads"});
+                "batch_tokens", "queue", "threads", "adapters"});
     ModelConfig mc;
     read(m, "name", mc.name);
     read(m, "path", mc.path);
@@ -122,6 +145,20 @@ ServerConfig load_server_config(const std::string& path) {
     };
     resolve(mc.path);
     resolve(mc.tokenizer);
+    if (const YAML::Node ads = m["adapters"]) {
+      RS_CHECK(ads.IsSequence(), "config: 'adapters' must be a list of {{name, path}} ({})",
+               where(ads));
+      for (const auto& a : ads) {
+        check_keys(a, "adapters[]", {"name", "path"});
+        AdapterConfig ac;
+        read(a, "name", ac.name);
+        read(a, "path", ac.path);
+        RS_CHECK(!ac.name.empty() && !ac.path.empty(),
+                 "config: an adapter ({}) needs a 'name' and a 'path'", where(a));
+        resolve(ac.path);
+        mc.adapters.push_back(std::move(ac));
+      }
+    }
     if (mc.name.empty()) mc.name = std::filesystem::path(mc.path).stem().string();
     cfg.models.push_back(std::move(mc));
   }

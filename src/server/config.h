@@ -8,16 +8,23 @@
 
 namespace rs::server {
 
+// A LoRA adapter served on top of a model; clients ask for it as "MODEL:NAME".
+struct AdapterConfig {
+  std::string name;
+  std::string path;  // PEFT folder (adapter_config.json + adapter_model.safetensors) or GGUF LoRA
+};
+
 struct ModelConfig {
-  std::string name;            // what clients pass as "model"
-  std::string path;            // GGUF file or Hugging Face folder
-  std::string tokenizer;       // optional tokenizer override (GGUF or tokenizer.json)
-  std::string chat_template;   // optional chat format name; default: detected, else chatml
-  int parallel = 4;            // sequences decoded together (slots)
-  int64_t ctx_size = 2048;     // context per slot
-  int64_t batch_tokens = 256;  // tokens per forward pass at most
-  int queue = 64;              // waiting requests beyond the slots; more get 429
-  int threads = 0;             // compute threads; 0: one per core
+  std::string name;                     // what clients pass as "model"
+  std::string path;                     // GGUF file or Hugging Face folder
+  std::string tokenizer;                // optional tokenizer override (GGUF or tokenizer.json)
+  std::string chat_template;            // optional chat format name; default: detected, else chatml
+  int parallel = 4;                     // sequences decoded together (slots)
+  int64_t ctx_size = 2048;              // context per slot
+  int64_t batch_tokens = 256;           // tokens per forward pass at most
+  int queue = 64;                       // waiting requests beyond the slots; more get 429
+  int threads = 0;                      // compute threads; 0: one per core
+  std::vector<AdapterConfig> adapters;  // loaded at start; more via POST /v1/load_lora_adapter
 };
 
 struct ServerConfig {
@@ -28,7 +35,8 @@ struct ServerConfig {
   int64_t max_body_bytes = 4 << 20;
   double request_timeout_s = 600;
   double shutdown_grace_s = 10;
-  int http_threads = 0;  // 0: enough for every slot and queue entry
+  int http_threads = 0;          // 0: enough for every slot and queue entry
+  bool runtime_adapters = true;  // POST /v1/load_lora_adapter and /v1/unload_lora_adapter
   std::vector<ModelConfig> models;
 
   // Throws rs::Error for contradictions (duplicate names, no model, remote bind without a key).
@@ -41,5 +49,7 @@ struct ServerConfig {
 ServerConfig load_server_config(const std::string& path);
 
 bool is_loopback_host(const std::string& host);
+// Adapter names: 1-64 of [A-Za-z0-9._-] (they appear in "MODEL:ADAPTER" and in metric labels).
+bool is_valid_adapter_name(const std::string& name);
 
 }  // namespace rs::server

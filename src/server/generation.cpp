@@ -60,18 +60,14 @@ void Server::handle_generation(const httplib::Request& req, httplib::Response& r
   });
 
   GenerationRequest gr;
+  ModelTarget target;
   ServedModel* m = nullptr;
   auto job = std::make_shared<GenJob>();
   try {
     gr = parse_generation_request(req.body, endpoint);
-    m = find_model(gr.model);
-    if (!m)
-      throw ApiError{
-          404,
-          gr.model.empty()
-              ? "model is required: this server has several models (GET /v1/models lists them)"
-              : fmt::format("The model '{}' does not exist", gr.model),
-          "invalid_request_error", "model", "model_not_found"};
+    target = resolve_model(gr.model);
+    m = target.model;
+    job->lora = target.adapter;
     if (!m->scheduler)
       throw ApiError{
           400, fmt::format("model '{}' is an embedding model; use /v1/embeddings", m->cfg.name),
@@ -120,7 +116,7 @@ void Server::handle_generation(const httplib::Request& req, httplib::Response& r
     return;
   }
 
-  const std::string model_name = m->cfg.name;
+  const std::string model_name = target.name;
   auto flow = std::make_shared<Flow>();
   const Labels model_label = {{"model", model_name}};
   job->on_token = [this, flow, model_label](const TokenEvent& ev) {

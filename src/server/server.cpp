@@ -70,6 +70,14 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
       so.batch_tokens = mc.batch_tokens;
       so.max_queue = mc.queue;
       m->scheduler = std::make_unique<Scheduler>(m->lm, so, m->pool.get());
+      m->adapters = std::make_unique<AdapterRegistry>(*m->lm.model);
+      for (const AdapterConfig& ac : mc.adapters) {
+        fmt::print(stderr, "serve: loading adapter {}:{} from {}\n", mc.name, ac.name, ac.path);
+        m->adapters->load(ac.name, ac.path);
+      }
+    } else {
+      RS_CHECK(mc.adapters.empty(), "model {} is an embedding model; it cannot take LoRA adapters",
+               mc.name);
     }
     models_.push_back(std::move(m));
   }
@@ -128,6 +136,37 @@ ServedModel* Server::find_model(const std::string& name) {
   for (auto& m : models_)
     if (m->cfg.name == name) return m.get();
   return nullptr;
+}
+
+ModelTarget Server::resolve_model(const std::string& name) {
+  ModelTarget t;
+  t.name = name;
+  t.model = find_model(name);
+  if (t.model) {
+    if (name.empty()) t.name = t.model->cfg.name;
+    return t;
+  }
+  const size_t colon = name.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string base = name.substr(0, colon), adapter = name.substr(colon + 1);
+    t.model = find_model(base);
+    if (t.model && t.model->adapters) t.adapter = t.model->adapters->get(adapter);
+    if (t.model && !t.adapter) {
+      const auto names =
+          t.model->adapters ? t.model->adapters->names() : std::vector<std::string>{};
+      throw ApiError{
+          404,
+          fmt::format("model '{}' has no adapter '{}' (loaded: {})", base, adapter,
+                      names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))),
+          "invalid_request_error", "model", "model_not_found"};
+    }
+    if (t.model) return t;
+  }
+  throw ApiError{404,
+                 name.empty() ? "model is required: this server has several models (GET /v1/models "
+                                "lists them)"
+                              : fmt::format("The model '{}' does not exist", name),
+                 "invalid_request_error", "model", "model_not_found"};
 }
 
 void Server::count(const std::string& endpoint, const std::string& model, int status) {
@@ -193,27 +232,36 @@ void Server::routes() {
   });
   http_->Get("/v1/models", [this](const Request& req, Response& res) {
     json data = json::array();
-    for (const auto& m : models_)
+    for (const auto& m : models_) {
       data.push_back({{"id", m->cfg.name},
                       {"object", "model"},
                       {"created", m->created},
                       {"owned_by", "rightsize"}});
+      if (m->adapters)
+        for (const auto& a : m->adapters->names())
+          data.push_back({{"id", m->cfg.name + ":" + a},
+                          {"object", "model"},
+                          {"created", m->created},
+                          {"owned_by", "rightsize"},
+                          {"parent", m->cfg.name}});
+    }
     send_json(res, 200, {{"object", "list"}, {"data", data}});
     count(req.path, "", 200);
   });
   http_->Get(R"(/v1/models/(.+))", [this](const Request& req, Response& res) {
-    ServedModel* m = find_model(req.matches[1]);
-    if (!m || std::string(req.matches[1]).empty()) {
-      send_error(res,
-                 {404, fmt::format("The model '{}' does not exist", std::string(req.matches[1])),
-                  "invalid_request_error", "model", "model_not_found"});
-      return;
+    try {
+      const std::string name = req.matches[1];
+      if (name.empty()) throw ApiError{404, "no model named", "invalid_request_error", "model", ""};
+      const ModelTarget t = resolve_model(name);
+      json body = {{"id", t.name},
+                   {"object", "model"},
+                   {"created", t.model->created},
+                   {"owned_by", "rightsize"}};
+      if (t.adapter) body["parent"] = t.model->cfg.name;
+      send_json(res, 200, body);
+    } catch (const ApiError& e) {
+      send_error(res, e);
     }
-    send_json(res, 200,
-              {{"id", m->cfg.name},
-               {"object", "model"},
-               {"created", m->created},
-               {"owned_by", "rightsize"}});
   });
   http_->Post("/v1/chat/completions", [this](const Request& req, Response& res) {
     handle_generation(req, res, static_cast<int>(Endpoint::Chat));
@@ -223,6 +271,7 @@ void Server::routes() {
   });
   http_->Post("/v1/embeddings",
               [this](const Request& req, Response& res) { handle_embeddings(req, res); });
+  if (cfg_.runtime_adapters) adapter_routes();
 }
 
 void Server::handle_embeddings(const httplib::Request& req, httplib::Response& res) {
@@ -230,11 +279,8 @@ void Server::handle_embeddings(const httplib::Request& req, httplib::Response& r
   std::string model_name;
   try {
     EmbeddingRequest er = parse_embedding_request(req.body);
-    ServedModel* m = find_model(er.model);
     model_name = er.model;
-    if (!m)
-      throw ApiError{404, fmt::format("The model '{}' does not exist", er.model),
-                     "invalid_request_error", "model", "model_not_found"};
+    ServedModel* m = resolve_model(er.model).model;
     if (m->lm.model->hparams().generative())
       throw ApiError{
           400,

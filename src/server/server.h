@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "engine/adapters.h"
 #include "engine/loader.h"
 #include "engine/scheduler.h"
 #include "server/config.h"
@@ -29,10 +30,19 @@ struct ServedModel {
   ModelConfig cfg;
   LoadedModel lm;
   std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<Scheduler> scheduler;  // generative models
-  std::mutex embed_mu;                   // embedding models: one request at a time on the pool
+  std::unique_ptr<Scheduler> scheduler;       // generative models
+  std::unique_ptr<AdapterRegistry> adapters;  // LoRA adapters by name ("MODEL:NAME")
+  std::mutex embed_mu;                        // embedding models: one request at a time on the pool
   ChatFormat chat_format = ChatFormat::ChatML;
   int64_t created = 0;
+};
+
+// What a request's "model" names: a served model, and the adapter of "MODEL:ADAPTER" (nullptr for
+// the base model).
+struct ModelTarget {
+  ServedModel* model = nullptr;
+  std::shared_ptr<const LoraAdapter> adapter;
+  std::string name;  // as the client wrote it (echoed in responses and metric labels)
 };
 
 class Server {
@@ -51,6 +61,9 @@ class Server {
  private:
   void routes();
   ServedModel* find_model(const std::string& name);
+  // The model and adapter `name` selects; ApiError 404 naming what is missing.
+  ModelTarget resolve_model(const std::string& name);
+  void adapter_routes();  // POST /v1/load_lora_adapter, /v1/unload_lora_adapter
   void handle_generation(const httplib::Request& req, httplib::Response& res, int endpoint);
   void handle_embeddings(const httplib::Request& req, httplib::Response& res);
   void count(const std::string& endpoint, const std::string& model, int status);

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "core/thread_pool.h"
+#include "engine/adapters.h"
 #include "engine/generate.h"
 #include "test_util.h"
 
@@ -21,8 +22,10 @@ struct Collected {
 
 // Submits a job whose callbacks fill a Collected; the future is ready when it is done.
 std::future<Collected> submit(Scheduler& s, std::vector<int32_t> prompt, SamplingParams sp,
-                              int64_t max_tokens, std::shared_ptr<GenJob>* keep = nullptr) {
+                              int64_t max_tokens, std::shared_ptr<GenJob>* keep = nullptr,
+                              std::shared_ptr<const LoraAdapter> lora = nullptr) {
   auto job = std::make_shared<GenJob>();
+  job->lora = std::move(lora);
   auto col = std::make_shared<Collected>();
   auto done = std::make_shared<std::promise<Collected>>();
   job->prompt = std::move(prompt);
@@ -92,6 +95,42 @@ TEST_F(SchedulerTest, ConcurrentGreedyEqualsAlone) {
   }
   // Prompts 4.. share prefixes with 0..3 ("... and a dog"): some prompt tokens came from caches.
   EXPECT_GT(sched.stats().cached_prompt_tokens, 0u);
+}
+
+TEST_F(SchedulerTest, MixedAdaptersEqualAloneAndNeverShareAPrefix) {
+  // The same prompts with no adapter and with the synthetic q/v adapter, all in flight at once:
+  // each returns what it returns alone with its own adapter, although the token prefixes match
+  // (keys/values computed under one adapter must not be reused under another).
+  ThreadPool pool(2), ref_pool(2);
+  auto adapter = load_lora(
+      *lm_.model, (test::shared_dir() / "models/lora/stories260K-synthetic-qv-r4").string());
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  SchedulerOptions so;
+  so.n_slots = 3;
+  so.n_ctx = 256;
+  so.batch_tokens = 9;
+  Scheduler sched(lm_, so, &pool);
+  std::vector<std::future<Collected>> futs;
+  for (int i = 0; i < 8; ++i)
+    futs.push_back(submit(sched, prompt(i / 2), greedy, 20, nullptr, i % 2 ? adapter : nullptr));
+  GenerateOptions alone;
+  alone.n_predict = 20;
+  alone.n_ctx = 256;
+  alone.sampling = greedy;
+  for (int i = 0; i < 8; ++i) {
+    lm_.lora = i % 2 ? adapter : nullptr;
+    const GenerateResult ref = generate(lm_, prompt(i / 2), alone, &ref_pool);
+    const Collected c = futs[i].get();
+    EXPECT_EQ(c.text, ref.text) << "request " << i;
+  }
+  lm_.lora = nullptr;
+  // The adapter does change the continuation of at least one prompt.
+  GenerateOptions o = alone;
+  const std::string base_text = generate(lm_, prompt(0), o, &ref_pool).text;
+  lm_.lora = adapter;
+  EXPECT_NE(generate(lm_, prompt(0), o, &ref_pool).text, base_text);
+  lm_.lora = nullptr;
 }
 
 TEST_F(SchedulerTest, SeededSamplingEqualsAlone) {
