@@ -20,6 +20,8 @@ void register_commands(CLI::App& app) {
   register_route_eval(app);
   register_finetune(app);
   register_lora(app);
+  register_train_router(app);
+  register_classify(app);
 }
 
 int exit_code() { return g_exit_code; }

@@ -20,6 +20,8 @@ void register_serve(CLI::App& app);
 void register_route_eval(CLI::App& app);
 void register_finetune(CLI::App& app);
 void register_lora(CLI::App& app);
+void register_train_router(CLI::App& app);
+void register_classify(CLI::App& app);
 
 // Exit code chosen by the subcommand that ran (0 unless it set another).
 int exit_code();

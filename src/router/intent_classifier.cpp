@@ -1,0 +1,108 @@
+#include "router/intent_classifier.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/error.h"
+#include "engine/loader.h"
+#include "router/router_file.h"
+#include "train/calibration.h"
+
+namespace rs::router {
+
+void validate(const ClassifierParts& p) {
+  const auto k = p.labels.size();
+  RS_CHECK(k >= 2, "classifier: {} classes (need at least 2)", k);
+  std::set<std::string_view> seen;
+  for (const auto& l : p.labels) {
+    RS_CHECK(!l.empty(), "classifier: empty label");
+    RS_CHECK(seen.insert(l).second, "classifier: label '{}' appears twice", l);
+  }
+  const auto it = std::find(p.labels.begin(), p.labels.end(), kOutOfScope);
+  const int32_t oos = it == p.labels.end() ? -1 : static_cast<int32_t>(it - p.labels.begin());
+  RS_CHECK(p.oos_class == oos, "classifier: out-of-scope class index {} but '{}' is at {}",
+           p.oos_class, kOutOfScope, oos);
+  RS_CHECK(std::isfinite(p.temperature) && p.temperature > 0, "classifier: temperature {} not > 0",
+           p.temperature);
+  RS_CHECK(std::isfinite(p.threshold) && p.threshold >= 0 && p.threshold <= 1,
+           "classifier: threshold {} not in [0, 1]", p.threshold);
+  const auto& h = p.head;
+  RS_CHECK(h.n_classes == k && h.bias.size() == k &&
+               h.weights.size() == static_cast<size_t>(h.n_features) * k,
+           "classifier: head shape {}x{} does not fit {} labels", h.n_features, h.n_classes, k);
+  if (p.backend == Backend::kTfidf)
+    RS_CHECK(p.tfidf.n_features() == h.n_features, "classifier: {} TF-IDF features, head has {}",
+             p.tfidf.n_features(), h.n_features);
+  else
+    RS_CHECK(!p.embedder_path.empty(), "classifier: embedding back end without a model path");
+}
+
+std::vector<float> embed_text(const LoadedModel& model, std::string_view text,
+                              std::vector<int32_t>& tokens) {
+  tokens = model.require_tokenizer().encode(std::string(text), true, false);
+  RS_CHECK(!tokens.empty(), "the text gives no tokens");
+  return model.model->embed(tokens, nullptr);
+}
+
+IntentClassifier::IntentClassifier(ClassifierParts parts,
+                                   std::shared_ptr<const LoadedModel> embedder)
+    : parts_(std::move(parts)), embedder_(std::move(embedder)) {
+  validate(parts_);
+  if (parts_.backend != Backend::kEmbedding) return;
+  if (!embedder_) embedder_ = std::make_shared<const LoadedModel>(load_model(parts_.embedder_path));
+  RS_CHECK(!embedder_->model->hparams().generative(),
+           "router embedder '{}' is a generative model; it needs an encoder such as bert",
+           parts_.embedder_path);
+  const auto width = static_cast<uint32_t>(embedder_->model->hparams().n_embd);
+  RS_CHECK(width == parts_.head.n_features,
+           "router embedder '{}' gives {}-dim embeddings but the head expects {}",
+           parts_.embedder_path, width, parts_.head.n_features);
+}
+
+IntentClassifier::~IntentClassifier() = default;
+IntentClassifier::IntentClassifier(IntentClassifier&&) noexcept = default;
+IntentClassifier& IntentClassifier::operator=(IntentClassifier&&) noexcept = default;
+
+IntentClassifier IntentClassifier::load(const std::string& path) {
+  return IntentClassifier(read_router_file(path));
+}
+
+void IntentClassifier::save(const std::string& path) const {
+  write_router_file(parts_, path);
+}
+
+void IntentClassifier::logits(std::string_view text, Scratch& s, float* out) const {
+  if (parts_.backend == Backend::kTfidf) {
+    parts_.tfidf.transform(text, s.features, s.row);
+    parts_.head.logits(train::view(s.row), out);
+  } else {
+    const std::vector<float> e = embed_text(*embedder_, text, s.tokens);
+    parts_.head.logits_dense(e, out);
+  }
+}
+
+void IntentClassifier::probabilities(std::string_view text, Scratch& s) const {
+  s.probs.resize(n_classes());
+  logits(text, s, s.probs.data());
+  train::softmax_inplace(s.probs.data(), n_classes(), 1.0f / parts_.temperature);
+}
+
+Intent IntentClassifier::classify(std::string_view text, Scratch& s) const {
+  probabilities(text, s);
+  const auto best = std::max_element(s.probs.begin(), s.probs.end()) - s.probs.begin();
+  Intent r;
+  r.class_index = static_cast<int>(best);
+  r.confidence = s.probs[static_cast<size_t>(best)];
+  r.out_of_scope = r.class_index == parts_.oos_class || r.confidence < parts_.threshold;
+  r.label =
+      r.out_of_scope ? kOutOfScope : std::string_view(parts_.labels[static_cast<size_t>(best)]);
+  return r;
+}
+
+Intent IntentClassifier::classify(std::string_view text) const {
+  Scratch s;
+  return classify(text, s);
+}
+
+}  // namespace rs::router

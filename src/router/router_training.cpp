@@ -1,0 +1,274 @@
+#include "router/router_training.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/loader.h"
+#include "train/calibration.h"
+
+namespace rs::router {
+
+namespace {
+
+using train::LabeledText;
+
+// Rows of one training run: texts and class indices.
+struct Split {
+  std::vector<std::string_view> text;
+  std::vector<int> y;
+};
+
+// Turns texts into the feature matrix of one back end. The TF-IDF vectorizer is fitted on the
+// texts it is built from; the embedder needs no fitting.
+class Features {
+ public:
+  Features(const RouterTrainOptions& opt, std::shared_ptr<const LoadedModel> embedder)
+      : opt_(opt), embedder_(std::move(embedder)) {}
+
+  void fit(const std::vector<std::string_view>& texts) {
+    if (!embedder_) tfidf_ = train::TfidfVectorizer::fit(texts, opt_.features);
+  }
+  uint32_t dim() const {
+    return embedder_ ? static_cast<uint32_t>(embedder_->model->hparams().n_embd)
+                     : tfidf_.n_features();
+  }
+  train::SparseMatrix matrix(const std::vector<std::string_view>& texts) {
+    train::SparseMatrix m(dim());
+    train::FeatureScratch s;
+    train::SparseRow row;
+    std::vector<int32_t> tokens;
+    for (const auto t : texts) {
+      if (embedder_) {
+        m.add_dense_row(embedding(t, tokens));
+      } else {
+        tfidf_.transform(t, s, row);
+        m.add_row(train::view(row));
+      }
+    }
+    return m;
+  }
+  const train::TfidfVectorizer& tfidf() const { return tfidf_; }
+
+ private:
+  // Embeddings are computed once per distinct text (refitting re-reads the same rows).
+  const std::vector<float>& embedding(std::string_view t, std::vector<int32_t>& tokens) {
+    auto it = cache_.find(std::string(t));
+    if (it != cache_.end()) return it->second;
+    if (!pool_) pool_ = std::make_unique<ThreadPool>(opt_.threads);
+    tokens = embedder_->require_tokenizer().encode(t, true, false);
+    RS_CHECK(!tokens.empty(), "the text '{}' gives no tokens", t);
+    return cache_.emplace(std::string(t), embedder_->model->embed(tokens, pool_.get()))
+        .first->second;
+  }
+
+  const RouterTrainOptions& opt_;
+  std::shared_ptr<const LoadedModel> embedder_;
+  train::TfidfVectorizer tfidf_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::map<std::string, std::vector<float>> cache_;
+};
+
+// Serialises progress callbacks from the training threads.
+class Progress {
+ public:
+  Progress(const RouterTrainOptions& opt, int64_t total) : fn_(opt.progress), total_(total) {}
+  void step() {
+    std::lock_guard lock(mu_);
+    ++done_;
+    if (fn_) fn_(done_, total_);
+  }
+
+ private:
+  std::function<void(int64_t, int64_t)> fn_;
+  int64_t total_, done_ = 0;
+  std::mutex mu_;
+};
+
+struct HeldOut {
+  std::vector<float> logits;  // [rows][k]
+  std::vector<int> pred;
+  double accuracy = 0;
+};
+
+HeldOut score(const train::SoftmaxHead& h, const train::SparseMatrix& x,
+              const std::vector<int>& y) {
+  HeldOut r;
+  const uint32_t k = h.n_classes;
+  r.logits.resize(static_cast<size_t>(x.rows()) * k);
+  int64_t right = 0;
+  for (int64_t i = 0; i < x.rows(); ++i) {
+    float* z = r.logits.data() + static_cast<size_t>(i) * k;
+    h.logits(x.row(i), z);
+    r.pred.push_back(static_cast<int>(std::max_element(z, z + k) - z));
+    right += r.pred.back() == y[static_cast<size_t>(i)];
+  }
+  r.accuracy = static_cast<double>(right) / static_cast<double>(std::max<int64_t>(1, x.rows()));
+  return r;
+}
+
+// Seeded stratified hold-out: about `share` of each label's rows (none of a single-row label).
+void carve(const std::vector<LabeledText>& rows, const std::vector<int>& y, double share,
+           uint64_t seed, Split& fit, Split& held) {
+  std::map<int, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < rows.size(); ++i) by_class[y[i]].push_back(i);
+  std::mt19937_64 rng(seed);
+  std::vector<bool> is_held(rows.size(), false);
+  for (auto& [c, idx] : by_class) {
+    std::shuffle(idx.begin(), idx.end(), rng);
+    const auto n = idx.size() < 2
+                       ? size_t{0}
+                       : std::max<size_t>(1, static_cast<size_t>(share * idx.size() + 0.5));
+    for (size_t j = 0; j < n; ++j) is_held[idx[j]] = true;
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Split& s = is_held[i] ? held : fit;
+    s.text.push_back(rows[i].text);
+    s.y.push_back(y[i]);
+  }
+}
+
+}  // namespace
+
+IntentClassifier train_router(const std::vector<LabeledText>& train,
+                              const std::vector<LabeledText>& validation,
+                              const RouterTrainOptions& opt, RouterTrainReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RS_CHECK(!opt.l2_grid.empty() && opt.epochs >= 1, "router training: empty L2 grid or no epochs");
+  RS_CHECK(validation.empty() ? opt.holdout > 0 && opt.holdout < 1 : true,
+           "router training: hold-out share {} not in (0, 1)", opt.holdout);
+  ClassifierParts parts;
+  for (const auto& r : train) {
+    RS_CHECK(!r.label.empty(), "training row at line {} has no label", r.line);
+    parts.labels.push_back(r.label);
+  }
+  std::sort(parts.labels.begin(), parts.labels.end());
+  parts.labels.erase(std::unique(parts.labels.begin(), parts.labels.end()), parts.labels.end());
+  RS_CHECK(parts.labels.size() >= 2, "the training data has {} label(s); a router needs at least 2",
+           parts.labels.size());
+  std::map<std::string_view, int> index;
+  for (size_t i = 0; i < parts.labels.size(); ++i) index[parts.labels[i]] = static_cast<int>(i);
+  const auto k = static_cast<uint32_t>(parts.labels.size());
+  const auto oos = index.find(kOutOfScope);
+  parts.oos_class = oos == index.end() ? -1 : oos->second;
+
+  auto classes = [&](const std::vector<LabeledText>& rows, const char* what) {
+    std::vector<int> y;
+    for (const auto& r : rows) {
+      const auto it = index.find(r.label);
+      RS_CHECK(it != index.end(), "{} row at line {} has label '{}', which the training data lacks",
+               what, r.line, r.label);
+      y.push_back(it->second);
+    }
+    return y;
+  };
+  const std::vector<int> y_train = classes(train, "training");
+  Split fit, held;
+  if (validation.empty()) {
+    carve(train, y_train, opt.holdout, opt.seed, fit, held);
+  } else {
+    const std::vector<int> y_val = classes(validation, "validation");
+    for (size_t i = 0; i < train.size(); ++i) fit.text.push_back(train[i].text);
+    fit.y = y_train;
+    for (size_t i = 0; i < validation.size(); ++i) held.text.push_back(validation[i].text);
+    held.y = y_val;
+  }
+  RS_CHECK(!held.y.empty(), "no held-out rows for calibration: give --validation or more rows");
+
+  std::shared_ptr<const LoadedModel> embedder;
+  if (!opt.embedder.empty()) {
+    embedder = std::make_shared<const LoadedModel>(load_model(opt.embedder));
+    RS_CHECK(!embedder->model->hparams().generative(),
+             "'{}' is a generative model; --embedder needs an encoder such as bert", opt.embedder);
+    parts.backend = Backend::kEmbedding;
+    parts.embedder_path = std::filesystem::absolute(opt.embedder).string();
+  }
+
+  const auto n_grid = static_cast<int64_t>(opt.l2_grid.size());
+  Progress progress(opt, opt.epochs * (n_grid + (opt.refit ? 1 : 0)));
+  Features features(opt, embedder);
+  features.fit(fit.text);
+  const train::SparseMatrix x_fit = features.matrix(fit.text);
+  const train::SparseMatrix x_held = features.matrix(held.text);
+
+  // The L2 grid, spread over the threads; each head is independent.
+  std::vector<train::SoftmaxHead> heads(opt.l2_grid.size());
+  auto fit_one = [&](size_t g) {
+    train::SoftmaxTrainOptions so{opt.l2_grid[g], opt.epochs, opt.learning_rate, opt.seed};
+    heads[g] = train::train_softmax(x_fit, fit.y, k, so, [&](int) { progress.step(); });
+  };
+  {
+    const size_t n_threads = static_cast<size_t>(std::max(1, opt.threads));
+    std::vector<std::thread> workers;
+    std::vector<std::exception_ptr> errors(n_threads);
+    for (size_t t = 0; t < n_threads; ++t)
+      workers.emplace_back([&, t] {
+        try {
+          for (size_t g = t; g < heads.size(); g += n_threads) fit_one(g);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    for (auto& w : workers) w.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+  RouterTrainReport rep;
+  size_t best = 0;
+  HeldOut best_scores;
+  for (size_t g = 0; g < heads.size(); ++g) {
+    HeldOut s = score(heads[g], x_held, held.y);
+    rep.grid.emplace_back(opt.l2_grid[g], s.accuracy);
+    if (g == 0 || s.accuracy > best_scores.accuracy) best = g, best_scores = std::move(s);
+  }
+
+  // Calibration and the out-of-scope threshold on the held-out rows.
+  parts.temperature = static_cast<float>(train::fit_temperature(best_scores.logits, held.y, k));
+  std::vector<float> conf;
+  for (size_t i = 0; i < held.y.size(); ++i) {
+    float* z = best_scores.logits.data() + i * k;
+    std::vector<float> p(z, z + k);
+    train::softmax_inplace(p.data(), k, 1.0f / parts.temperature);
+    conf.push_back(p[static_cast<size_t>(best_scores.pred[i])]);
+  }
+  parts.threshold = choose_oos_threshold(best_scores.pred, conf, held.y, parts.oos_class);
+
+  rep.n_train = static_cast<int64_t>(fit.y.size());
+  rep.n_heldout = static_cast<int64_t>(held.y.size());
+  rep.carved = validation.empty();
+  rep.n_classes = k;
+  rep.has_oos = parts.oos_class >= 0;
+  rep.l2 = opt.l2_grid[best];
+  rep.temperature = parts.temperature;
+  rep.threshold = parts.threshold;
+  rep.heldout_accuracy = best_scores.accuracy;
+  rep.heldout_nll_before = train::mean_nll(best_scores.logits, held.y, k, 1.0);
+  rep.heldout_nll_after = train::mean_nll(best_scores.logits, held.y, k, parts.temperature);
+  rep.heldout_scope =
+      scope_metrics(best_scores.pred, conf, held.y, parts.oos_class, parts.threshold);
+
+  if (opt.refit) {
+    Split all = fit;
+    all.text.insert(all.text.end(), held.text.begin(), held.text.end());
+    all.y.insert(all.y.end(), held.y.begin(), held.y.end());
+    features.fit(all.text);
+    const train::SparseMatrix x_all = features.matrix(all.text);
+    train::SoftmaxTrainOptions so{rep.l2, opt.epochs, opt.learning_rate, opt.seed};
+    parts.head = train::train_softmax(x_all, all.y, k, so, [&](int) { progress.step(); });
+  } else {
+    parts.head = std::move(heads[best]);
+  }
+  if (parts.backend == Backend::kTfidf) parts.tfidf = features.tfidf();
+  rep.n_features = parts.head.n_features;
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (report) *report = rep;
+  return IntentClassifier(std::move(parts), embedder);
+}
+
+}  // namespace rs::router
