@@ -94,7 +94,8 @@ void register_train_router(CLI::App& app) {
   cmd->footer(
       "Data: JSON Lines rows {\"text\": \"...\", \"label\": \"...\"}. The label \"oos\" marks\n"
       "out-of-scope queries: it is learned as a class, and a confidence threshold (below it a\n"
-      "query is out of scope) is chosen on the held-out rows.\n"
+      "query is out of scope) is chosen on the held-out rows: the lowest that reaches\n"
+      "--oos-recall there.\n"
       "Held-out rows: --validation, or a seeded stratified share of --train (--holdout). They\n"
       "choose the L2 strength, the temperature that calibrates the confidence and the threshold;\n"
       "then the classifier is refitted on train + held-out rows (unless --no-refit).\n"
@@ -118,6 +119,19 @@ void register_train_router(CLI::App& app) {
   cmd->add_option("--epochs", o->t.epochs, "SGD epochs per fit")->capture_default_str();
   cmd->add_option("--l2", o->t.l2_grid, "L2 strengths to try (the best held-out one wins)");
   cmd->add_option("--holdout", o->t.holdout, "Share of --train held out without --validation")
+      ->capture_default_str();
+  cmd->add_option("--word-ngrams", o->t.features.word_ngram_max, "TF-IDF: word n-grams 1..N")
+      ->capture_default_str();
+  cmd->add_option("--char-min", o->t.features.char_ngram_min, "TF-IDF: shortest character n-gram")
+      ->capture_default_str();
+  cmd->add_option("--char-max", o->t.features.char_ngram_max,
+                  "TF-IDF: longest character n-gram (0 with --char-min 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--hash-bits", o->t.features.hash_bits, "TF-IDF: 2^N hash buckets")
+      ->capture_default_str();
+  cmd->add_option("--learning-rate", o->t.learning_rate, "Initial SGD step")->capture_default_str();
+  cmd->add_option("--oos-recall", o->t.oos_recall,
+                  "Out-of-scope recall the threshold must reach on the held-out rows")
       ->capture_default_str();
   cmd->add_option("--threads", o->t.threads, "Training threads")->capture_default_str();
   cmd->add_flag("--no-refit", o->no_refit, "Keep the head fitted without the held-out rows");

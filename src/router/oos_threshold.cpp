@@ -1,6 +1,7 @@
 #include "router/oos_threshold.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/error.h"
@@ -33,21 +34,22 @@ ScopeMetrics scope_metrics(std::span<const int> pred, std::span<const float> con
 }
 
 float choose_oos_threshold(std::span<const int> pred, std::span<const float> conf,
-                           std::span<const int> gold, int oos_class) {
+                           std::span<const int> gold, int oos_class, double target_recall) {
   if (oos_class < 0 || std::find(gold.begin(), gold.end(), oos_class) == gold.end()) return 0;
-  // Candidates: 0 and every confidence seen (a threshold equal to a row's confidence keeps it).
-  std::vector<float> cand(conf.begin(), conf.end());
-  cand.push_back(0);
+  // Candidates: 0 and just above each out-of-scope row's confidence (the threshold then
+  // catches that row); recall only changes there.
+  std::vector<float> cand = {0.0f};
+  for (size_t i = 0; i < conf.size(); ++i)
+    if (gold[i] == oos_class && pred[i] != oos_class) cand.push_back(std::nextafter(conf[i], 2.0f));
   std::sort(cand.begin(), cand.end());
-  cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
   float best_t = 0;
-  double best = -1;
+  double best_recall = -1;
   for (float t : cand) {
-    const ScopeMetrics m = scope_metrics(pred, conf, gold, oos_class, t);
-    const double score = (m.in_scope_accuracy + m.oos_recall) / 2;
-    if (score > best) best = score, best_t = t;
+    const double recall = scope_metrics(pred, conf, gold, oos_class, t).oos_recall;
+    if (recall >= target_recall) return t;
+    if (recall > best_recall) best_recall = recall, best_t = t;
   }
-  return best_t;
+  return std::min(best_t, 1.0f);
 }
 
 }  // namespace rs::router

@@ -24,8 +24,9 @@ struct ScopeMetrics {
 ScopeMetrics scope_metrics(std::span<const int> pred, std::span<const float> conf,
                            std::span<const int> gold, int oos_class, float threshold);
 
-// 0 when there are no out-of-scope rows (nothing to calibrate against).
+// The lowest threshold with oos recall >= target_recall on these rows (the highest recall
+// reachable when none meets it); 0 when there are no out-of-scope rows.
 float choose_oos_threshold(std::span<const int> pred, std::span<const float> conf,
-                           std::span<const int> gold, int oos_class);
+                           std::span<const int> gold, int oos_class, double target_recall);
 
 }  // namespace rs::router

@@ -237,7 +237,8 @@ IntentClassifier train_router(const std::vector<LabeledText>& train,
     train::softmax_inplace(p.data(), k, 1.0f / parts.temperature);
     conf.push_back(p[static_cast<size_t>(best_scores.pred[i])]);
   }
-  parts.threshold = choose_oos_threshold(best_scores.pred, conf, held.y, parts.oos_class);
+  parts.threshold =
+      choose_oos_threshold(best_scores.pred, conf, held.y, parts.oos_class, opt.oos_recall);
 
   rep.n_train = static_cast<int64_t>(fit.y.size());
   rep.n_heldout = static_cast<int64_t>(held.y.size());

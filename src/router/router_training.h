@@ -25,9 +25,10 @@ struct RouterTrainOptions {
   std::string embedder;  // bert GGUF for the embedding back end; "" = TF-IDF
   train::TextFeatureConfig features;
   std::vector<double> l2_grid = {1e-6, 3e-6, 1e-5, 3e-5};
-  int epochs = 12;
-  double learning_rate = 0.5;
-  double holdout = 0.15;  // share of train held out when no validation rows are given
+  int epochs = 15;
+  double learning_rate = 1.5;
+  double holdout = 0.15;    // share of train held out when no validation rows are given
+  double oos_recall = 0.8;  // held-out out-of-scope recall the threshold must reach
   bool refit = true;
   uint64_t seed = 1;
   int threads = 2;

@@ -26,7 +26,8 @@ std::string error_of(const std::string& path, bool require) {
 }
 
 TEST(LabeledText, ReadsRowsAndSkipsBlankLines) {
-  const auto p = write_tmp("ok", "{\"text\":\"hi\",\"label\":\"greet\",\"x\":1}\n\n{\"text\":\"q\"}\n");
+  const auto p =
+      write_tmp("ok", "{\"text\":\"hi\",\"label\":\"greet\",\"x\":1}\n\n{\"text\":\"q\"}\n");
   const auto rows = read_labeled_jsonl(p, false);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].label, "greet");
@@ -37,8 +38,9 @@ TEST(LabeledText, ReadsRowsAndSkipsBlankLines) {
 }
 
 TEST(LabeledText, BadRowsNameTheLine) {
-  EXPECT_NE(error_of(write_tmp("bad", "{\"text\":\"a\"}\nnot json\n"), false).find(":2: not a JSON"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(write_tmp("bad", "{\"text\":\"a\"}\nnot json\n"), false).find(":2: not a JSON"),
+      std::string::npos);
   EXPECT_NE(error_of(write_tmp("notext", "{\"label\":\"a\"}\n"), false).find("\"text\""),
             std::string::npos);
   EXPECT_NE(error_of(write_tmp("numlabel", "{\"text\":\"a\",\"label\":3}\n"), false).find("string"),
