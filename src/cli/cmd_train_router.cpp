@@ -75,6 +75,12 @@ void run_train_router(TrainRouterOpts& o) {
              o.t.refit ? ", then refitted on all" : "");
   for (const auto& [l2, acc] : rep.grid)
     fmt::print("  l2 {:<8.1e} held-out accuracy {:.4f}{}\n", l2, acc, l2 == rep.l2 ? "  <-" : "");
+  if (o.t.svm)
+    fmt::print("  held-out accuracy: softmax {:.4f}, SVM {:.4f}, ensemble {:.4f}; kept {}\n",
+               rep.softmax_accuracy, rep.svm_accuracy, rep.ensemble_accuracy,
+               rep.head == router::HeadKind::kSoftmax ? "softmax"
+               : rep.head == router::HeadKind::kSvm   ? "SVM"
+                                                      : "ensemble");
   fmt::print("temperature {:.3f} (held-out NLL {:.4f} -> {:.4f}), oos threshold {:.4f}\n",
              rep.temperature, rep.heldout_nll_before, rep.heldout_nll_after, rep.threshold);
   if (rep.has_oos)
@@ -99,6 +105,8 @@ void register_train_router(CLI::App& app) {
       "Held-out rows: --validation, or a seeded stratified share of --train (--holdout). They\n"
       "choose the L2 strength, the temperature that calibrates the confidence and the threshold;\n"
       "then the classifier is refitted on train + held-out rows (unless --no-refit).\n"
+      "Heads: softmax regression (the L2 grid), a one-vs-rest linear SVM and their ensemble;\n"
+      "the best held-out accuracy is kept.\n"
       "Back ends: word 1-2-gram + character 2-5-gram TF-IDF (default; microseconds per query) or\n"
       "--embedder BERT.gguf (its sentence embeddings). Never train or tune on test data.\n"
       "Examples:\n"

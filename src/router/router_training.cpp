@@ -12,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "engine/loader.h"
 #include "train/calibration.h"
+#include "train/linear_svm.h"
 
 namespace rs::router {
 
@@ -113,6 +114,18 @@ HeldOut score(const train::SoftmaxHead& h, const train::SparseMatrix& x,
   return r;
 }
 
+// a * h1 + b * h2 (same shape): logits add, so calibrated logits of two heads average into one
+// linear head (a geometric mean of their probabilities) that costs no more than either.
+train::SoftmaxHead combine(const train::SoftmaxHead& h1, double a, const train::SoftmaxHead& h2,
+                           double b) {
+  train::SoftmaxHead h = h1;
+  for (size_t j = 0; j < h.weights.size(); ++j)
+    h.weights[j] = static_cast<float>(a * h1.weights[j] + b * h2.weights[j]);
+  for (size_t j = 0; j < h.bias.size(); ++j)
+    h.bias[j] = static_cast<float>(a * h1.bias[j] + b * h2.bias[j]);
+  return h;
+}
+
 // Seeded stratified hold-out: about `share` of each label's rows (none of a single-row label).
 void carve(const std::vector<LabeledText>& rows, const std::vector<int>& y, double share,
            uint64_t seed, Split& fit, Split& held) {
@@ -191,7 +204,8 @@ IntentClassifier train_router(const std::vector<LabeledText>& train,
   }
 
   const auto n_grid = static_cast<int64_t>(opt.l2_grid.size());
-  Progress progress(opt, opt.epochs * (n_grid + (opt.refit ? 1 : 0)));
+  const int64_t n_fits = opt.refit ? 2 : 1;
+  Progress progress(opt, opt.epochs * (n_grid + n_fits - 1) + (opt.svm ? k * n_fits : 0));
   Features features(opt, embedder);
   features.fit(fit.text);
   const train::SparseMatrix x_fit = features.matrix(fit.text);
@@ -227,6 +241,36 @@ IntentClassifier train_router(const std::vector<LabeledText>& train,
     rep.grid.emplace_back(opt.l2_grid[g], s.accuracy);
     if (g == 0 || s.accuracy > best_scores.accuracy) best = g, best_scores = std::move(s);
   }
+  rep.softmax_accuracy = best_scores.accuracy;
+
+  // The SVM head, and the ensemble of both (each divided by its own held-out temperature, then
+  // averaged). The best held-out accuracy of the three is kept (ties: ensemble, then softmax).
+  train::SvmTrainOptions svm_opt;
+  svm_opt.c = opt.svm_c;
+  svm_opt.seed = opt.seed;
+  svm_opt.threads = opt.threads;
+  double t_softmax = 1, t_svm = 1;
+  train::SoftmaxHead head = heads[best];
+  if (opt.svm) {
+    const train::SoftmaxHead svm =
+        train::train_linear_svm(x_fit, fit.y, k, svm_opt, [&](uint32_t) { progress.step(); });
+    HeldOut svm_scores = score(svm, x_held, held.y);
+    t_softmax = train::fit_temperature(best_scores.logits, held.y, k);
+    t_svm = train::fit_temperature(svm_scores.logits, held.y, k);
+    const train::SoftmaxHead ens = combine(head, 0.5 / t_softmax, svm, 0.5 / t_svm);
+    HeldOut ens_scores = score(ens, x_held, held.y);
+    rep.svm_accuracy = svm_scores.accuracy;
+    rep.ensemble_accuracy = ens_scores.accuracy;
+    if (ens_scores.accuracy >= std::max(best_scores.accuracy, svm_scores.accuracy)) {
+      rep.head = HeadKind::kEnsemble;
+      head = ens;
+      best_scores = std::move(ens_scores);
+    } else if (svm_scores.accuracy > best_scores.accuracy) {
+      rep.head = HeadKind::kSvm;
+      head = svm;
+      best_scores = std::move(svm_scores);
+    }
+  }
 
   // Calibration and the out-of-scope threshold on the held-out rows.
   parts.temperature = static_cast<float>(train::fit_temperature(best_scores.logits, held.y, k));
@@ -261,9 +305,23 @@ IntentClassifier train_router(const std::vector<LabeledText>& train,
     features.fit(all.text);
     const train::SparseMatrix x_all = features.matrix(all.text);
     train::SoftmaxTrainOptions so{rep.l2, opt.epochs, opt.learning_rate, opt.seed};
-    parts.head = train::train_softmax(x_all, all.y, k, so, [&](int) { progress.step(); });
+    train::SoftmaxHead softmax, svm;
+    if (rep.head != HeadKind::kSvm)
+      softmax = train::train_softmax(x_all, all.y, k, so, [&](int) { progress.step(); });
+    if (rep.head != HeadKind::kSoftmax)
+      svm = train::train_linear_svm(x_all, all.y, k, svm_opt, [&](uint32_t) { progress.step(); });
+    switch (rep.head) {
+      case HeadKind::kSoftmax:
+        parts.head = std::move(softmax);
+        break;
+      case HeadKind::kSvm:
+        parts.head = std::move(svm);
+        break;
+      case HeadKind::kEnsemble:
+        parts.head = combine(softmax, 0.5 / t_softmax, svm, 0.5 / t_svm);
+    }
   } else {
-    parts.head = std::move(heads[best]);
+    parts.head = std::move(head);
   }
   if (parts.backend == Backend::kTfidf) parts.tfidf = features.tfidf();
   rep.n_features = parts.head.n_features;

@@ -32,26 +32,31 @@ void SoftmaxHead::logits_dense(std::span<const float> x, float* out) const {
   }
 }
 
-SoftmaxHead train_softmax(const SparseMatrix& x, std::span<const int> y, uint32_t n_classes,
-                          const SoftmaxTrainOptions& opt,
-                          const std::function<void(int)>& on_epoch) {
-  const int64_t n = x.rows();
-  RS_CHECK(n > 0 && static_cast<size_t>(n) == y.size(), "softmax training: {} rows, {} labels", n,
-           y.size());
-  RS_CHECK(n_classes >= 2, "softmax training needs at least 2 classes, got {}", n_classes);
-  RS_CHECK(opt.epochs >= 1 && opt.l2 >= 0 && opt.learning_rate > 0,
-           "softmax training: bad options (epochs {}, l2 {}, learning rate {})", opt.epochs, opt.l2,
-           opt.learning_rate);
+SoftmaxHead checked_zero_head(const SparseMatrix& x, std::span<const int> y, uint32_t n_classes,
+                              const char* what) {
+  RS_CHECK(x.rows() > 0 && static_cast<size_t>(x.rows()) == y.size(),
+           "{} training: {} rows, {} labels", what, x.rows(), y.size());
+  RS_CHECK(n_classes >= 2, "{} training needs at least 2 classes, got {}", what, n_classes);
   for (int label : y)
     RS_CHECK(label >= 0 && static_cast<uint32_t>(label) < n_classes, "label {} out of range",
              label);
-
-  const uint32_t k = n_classes;
   SoftmaxHead h;
   h.n_features = x.cols();
-  h.n_classes = k;
-  h.weights.assign(static_cast<size_t>(h.n_features) * k, 0.0f);
-  h.bias.assign(k, 0.0f);
+  h.n_classes = n_classes;
+  h.weights.assign(static_cast<size_t>(h.n_features) * n_classes, 0.0f);
+  h.bias.assign(n_classes, 0.0f);
+  return h;
+}
+
+SoftmaxHead train_softmax(const SparseMatrix& x, std::span<const int> y, uint32_t n_classes,
+                          const SoftmaxTrainOptions& opt,
+                          const std::function<void(int)>& on_epoch) {
+  RS_CHECK(opt.epochs >= 1 && opt.l2 >= 0 && opt.learning_rate > 0,
+           "softmax training: bad options (epochs {}, l2 {}, learning rate {})", opt.epochs, opt.l2,
+           opt.learning_rate);
+  SoftmaxHead h = checked_zero_head(x, y, n_classes, "softmax");
+  const int64_t n = x.rows();
+  const uint32_t k = n_classes;
   double scale = 1.0;  // true weights = scale * h.weights
   std::vector<float> z(k);
   std::vector<int64_t> order(static_cast<size_t>(n));

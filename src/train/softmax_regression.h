@@ -26,6 +26,11 @@ struct SoftmaxHead {
   void logits_dense(std::span<const float> x, float* out) const;
 };
 
+// What every head trainer checks first: x.rows() == y.size() > 0, n_classes >= 2, each label
+// < n_classes (rs::Error naming `what` otherwise). Returns a zero head of x's shape.
+SoftmaxHead checked_zero_head(const SparseMatrix& x, std::span<const int> y, uint32_t n_classes,
+                              const char* what);
+
 struct SoftmaxTrainOptions {
   double l2 = 1e-5;  // per-example penalty l2/2 |W|^2 (the bias is not penalised)
   int epochs = 15;

@@ -60,7 +60,7 @@ PY
   python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert len(j['predictions'])==1 and 'accuracy' not in j" "$TMP/t.json" &&
   ok "classify --text --json: one prediction, no accuracy" || bad "classify --text: $(cat "$TMP/t.json" "$TMP/err")"
 "$BIN" classify --router "$TMP/r.router" --data "$TMP/validation.jsonl" >"$TMP/table.txt" 2>"$TMP/err" &&
-  grep -q "accuracy 0\.[0-9]*, macro-F1" "$TMP/table.txt" && grep -q "oos recall" "$TMP/table.txt" &&
+  grep -qE "accuracy [01]\.[0-9]+, macro-F1" "$TMP/table.txt" && grep -q "oos recall" "$TMP/table.txt" &&
   grep -q "p99" "$TMP/table.txt" && ok "readable table" || bad "table: $(cat "$TMP/table.txt" "$TMP/err")"
 sed 's/"label": "[^"]*"//; s/, }/}/' "$TMP/validation.jsonl" | head -20 >"$TMP/unlabeled.jsonl"
 "$BIN" classify --router "$TMP/r.router" --data "$TMP/unlabeled.jsonl" --json >"$TMP/u.json" 2>"$TMP/err" &&

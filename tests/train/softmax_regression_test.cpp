@@ -8,25 +8,10 @@
 #include "core/error.h"
 #include "train/calibration.h"
 #include "train/softmax_regression.h"
+#include "train/toy_sparse.h"
 
 namespace rs::train {
 namespace {
-
-// Three classes, each owning two of six sparse features, plus noise features.
-SparseMatrix toy(std::vector<int>& y, int n, uint64_t seed) {
-  SparseMatrix x(8);
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < n; ++i) {
-    const int c = i % 3;
-    SparseRow r;
-    r.index = {static_cast<uint32_t>(2 * c + static_cast<int>(rng() % 2)),
-               static_cast<uint32_t>(6 + rng() % 2)};
-    r.value = {0.9f, 0.4f};
-    x.add_row(view(r));
-    y.push_back(c);
-  }
-  return x;
-}
 
 TEST(SoftmaxRegression, LearnsSeparableClasses) {
   std::vector<int> y;
