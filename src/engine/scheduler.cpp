@@ -269,12 +269,17 @@ void Scheduler::step() {
   if (batch.empty()) return;
 
   thread_local Vec logits;
+  const auto t_fwd = SteadyClock::now();
   try {
     lm_.model->forward_batch(batch, pool_, logits);
   } catch (const Error& e) {
     for (const Entry& en : entries) finish(*en.slot, "error", e.what());
     return;
   }
+  const double fwd_ms = ms_between(t_fwd, SteadyClock::now());
+  const double ms_per_token = fwd_ms / static_cast<double>(opts_.batch_tokens - budget);
+  for (const Entry& en : entries)
+    en.slot->out.compute_ms += ms_per_token * static_cast<double>(en.n);
 
   const int64_t n_vocab = lm_.model->hparams().n_vocab;
   size_t row = 0;
@@ -326,6 +331,7 @@ void Scheduler::step() {
   }
   std::lock_guard lk(mu_);
   stats_.generated_tokens += generated;
+  stats_.busy_ms += fwd_ms;
   ++stats_.steps;
 }
 

@@ -44,6 +44,9 @@ struct GenOutcome {
   std::string error;          // set with finish_reason "error"
   int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
   double queue_ms = 0, ttft_ms = 0, total_ms = 0;  // from submit
+  // This request's share of the forward passes it took part in: each pass's time split over
+  // the tokens in it (what self-hosted cost accounting charges a request).
+  double compute_ms = 0;
 };
 
 struct GenJob {
@@ -76,6 +79,7 @@ struct SchedulerStats {
   int queued = 0, active = 0, slots = 0;
   int64_t kv_tokens_used = 0, kv_tokens_total = 0;
   uint64_t prompt_tokens = 0, cached_prompt_tokens = 0, generated_tokens = 0, steps = 0;
+  double busy_ms = 0;  // time spent in forward passes
 };
 
 class Scheduler {

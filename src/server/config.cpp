@@ -8,37 +8,13 @@
 #include <set>
 
 #include "core/error.h"
+#include "server/yaml_util.h"
 
 namespace rs::server {
-namespace {
 
-std::string where(const YAML::Node& n) {
-  return fmt::format("line {}", n.Mark().line + 1);
-}
-
-// Every key of a mapping must be one of `known`.
-void check_keys(const YAML::Node& map, const std::string& section,
-                const std::set<std::string>& known) {
-  RS_CHECK(map.IsMap(), "config: '{}' must be a mapping ({})", section, where(map));
-  for (const auto& kv : map) {
-    const auto key = kv.first.as<std::string>();
-    RS_CHECK(known.count(key), "config: unknown key '{}' in '{}' ({}); known keys: {}", key,
-             section, where(kv.first), fmt::join(known, ", "));
-  }
-}
-
-template <typename T>
-void read(const YAML::Node& map, const char* key, T& out) {
-  const YAML::Node n = map[key];
-  if (!n) return;
-  try {
-    out = n.as<T>();
-  } catch (const YAML::Exception&) {
-    fail("config: '{}' has the wrong type ({})", key, where(n));
-  }
-}
-
-}  // namespace
+using yaml::check_keys;
+using yaml::read;
+using yaml::where;
 
 bool is_valid_adapter_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
@@ -53,6 +29,7 @@ bool is_loopback_host(const std::string& host) {
 }
 
 void ServerConfig::validate() const {
+  validate_routing(*this);
   RS_CHECK(!models.empty(), "no model to serve: pass -m MODEL or list models in --config");
   RS_CHECK(port >= 0 && port <= 65535, "port {} is out of range", port);
   RS_CHECK(max_body_bytes > 0, "max_body_bytes must be positive");
@@ -71,6 +48,7 @@ void ServerConfig::validate() const {
     RS_CHECK(m.ctx_size >= 8, "model {}: ctx_size must be at least 8", m.name);
     RS_CHECK(m.batch_tokens >= 1, "model {}: batch_tokens must be positive", m.name);
     RS_CHECK(m.queue >= 0, "model {}: queue cannot be negative", m.name);
+    RS_CHECK(m.price_per_hour >= 0, "model {}: price_per_hour cannot be negative", m.name);
     RS_CHECK(m.name.find(':') == std::string::npos,
              "model name '{}' contains ':', which separates a model from its adapter "
              "(MODEL:ADAPTER)",
@@ -97,7 +75,7 @@ ServerConfig load_server_config(const std::string& path) {
   }
   ServerConfig cfg;
   if (!root || root.IsNull()) fail("config {} is empty", path);
-  check_keys(root, "top level", {"server", "models"});
+  check_keys(root, "top level", {"server", "models", "upstreams", "router"});
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
 
   if (const YAML::Node s = root["server"]) {
@@ -114,21 +92,15 @@ ServerConfig load_server_config(const std::string& path) {
     read(s, "shutdown_grace_s", cfg.shutdown_grace_s);
     read(s, "http_threads", cfg.http_threads);
     read(s, "runtime_adapters", cfg.runtime_adapters);
-    std::string env;
-    read(s, "api_key_env", env);
-    if (!env.empty()) {
-      const char* v = std::getenv(env.c_str());
-      RS_CHECK(v && *v, "config: api_key_env names {}, but that environment variable is not set",
-               env);
-      cfg.api_keys.emplace_back(v);
-    }
+    if (std::string key = yaml::read_env(s, "api_key_env", "server"); !key.empty())
+      cfg.api_keys.push_back(std::move(key));
   }
   const YAML::Node models = root["models"];
   RS_CHECK(models && models.IsSequence(), "config {}: 'models' must be a list of models", path);
   for (const auto& m : models) {
     check_keys(m, "models[]",
                {"name", "path", "tokenizer", "chat_template", "parallel", "ctx_size",
-                "batch_tokens", "queue", "threads", "adapters"});
+                "batch_tokens", "queue", "threads", "adapters", "price_per_hour"});
     ModelConfig mc;
     read(m, "name", mc.name);
     read(m, "path", mc.path);
@@ -139,6 +111,7 @@ ServerConfig load_server_config(const std::string& path) {
     read(m, "batch_tokens", mc.batch_tokens);
     read(m, "queue", mc.queue);
     read(m, "threads", mc.threads);
+    read(m, "price_per_hour", mc.price_per_hour);
     RS_CHECK(!mc.path.empty(), "config: a model ({}) has no 'path'", where(m));
     auto resolve = [&](std::string& p) {
       if (!p.empty() && std::filesystem::path(p).is_relative()) p = (base / p).string();
@@ -162,6 +135,8 @@ ServerConfig load_server_config(const std::string& path) {
     if (mc.name.empty()) mc.name = std::filesystem::path(mc.path).stem().string();
     cfg.models.push_back(std::move(mc));
   }
+  if (const YAML::Node u = root["upstreams"]) cfg.upstreams = read_upstreams(u);
+  if (const YAML::Node r = root["router"]) cfg.router = read_router(r, base);
   cfg.validate();
   return cfg;
 }

@@ -3,8 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "router/ledger.h"
+#include "router/policy.h"
+#include "upstream/client.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace rs::server {
 
@@ -25,6 +35,15 @@ struct ModelConfig {
   int queue = 64;                       // waiting requests beyond the slots; more get 429
   int threads = 0;                      // compute threads; 0: one per core
   std::vector<AdapterConfig> adapters;  // loaded at start; more via POST /v1/load_lora_adapter
+  double price_per_hour = 0;            // $ per hour of this machine, for the cost ledger
+};
+
+// A hosted (or any OpenAI-compatible) LLM the router escalates to: endpoints in fallback order.
+struct UpstreamConfig {
+  std::string name;
+  std::vector<upstream::Endpoint> endpoints;
+  upstream::ClientOptions client;
+  router::TokenPrices prices;
 };
 
 struct ServerConfig {
@@ -38,6 +57,8 @@ struct ServerConfig {
   int http_threads = 0;          // 0: enough for every slot and queue entry
   bool runtime_adapters = true;  // POST /v1/load_lora_adapter and /v1/unload_lora_adapter
   std::vector<ModelConfig> models;
+  std::vector<UpstreamConfig> upstreams;
+  std::optional<router::RouterConfig> router;
 
   // Throws rs::Error for contradictions (duplicate names, no model, remote bind without a key).
   void validate() const;
@@ -47,6 +68,12 @@ struct ServerConfig {
 // the key and the line. Relative model paths are resolved against the file's folder;
 // `api_key_env: NAME` adds the key held by that environment variable.
 ServerConfig load_server_config(const std::string& path);
+
+// The `upstreams` and `router` sections (router_config.cpp).
+std::vector<UpstreamConfig> read_upstreams(const YAML::Node& list);
+router::RouterConfig read_router(const YAML::Node& map, const std::filesystem::path& base);
+// Routes name served models and upstreams that exist; names are unique.
+void validate_routing(const ServerConfig& cfg);
 
 bool is_loopback_host(const std::string& host);
 // Adapter names: 1-64 of [A-Za-z0-9._-] (they appear in "MODEL:ADAPTER" and in metric labels).

@@ -65,6 +65,10 @@ void Server::handle_generation(const httplib::Request& req, httplib::Response& r
   auto job = std::make_shared<GenJob>();
   try {
     gr = parse_generation_request(req.body, endpoint);
+    if (routes_request(gr.model)) {
+      handle_routed(req, res, endpoint_id, gr);
+      return;
+    }
     target = resolve_model(gr.model);
     m = target.model;
     job->lora = target.adapter;

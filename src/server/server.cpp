@@ -127,6 +127,7 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
   routes();
+  init_router();
 }
 
 Server::~Server() = default;

@@ -14,8 +14,13 @@
 #include "engine/adapters.h"
 #include "engine/loader.h"
 #include "engine/scheduler.h"
+#include "router/decision_log.h"
+#include "router/intent_classifier.h"
+#include "router/ledger.h"
+#include "router/policy.h"
 #include "server/config.h"
 #include "server/metrics.h"
+#include "server/openai_api.h"
 #include "tokenizer/chat_template.h"
 
 namespace httplib {
@@ -68,6 +73,17 @@ class Server {
   void handle_embeddings(const httplib::Request& req, httplib::Response& res);
   void count(const std::string& endpoint, const std::string& model, int status);
 
+  // The router (routing.cpp): requests for the router's model name are classified, sent to a
+  // local specialist or escalated to the upstream, and accounted in the ledger.
+  struct Upstream {
+    UpstreamConfig cfg;
+    std::unique_ptr<upstream::Client> client;
+  };
+  void init_router();
+  void handle_routed(const httplib::Request& req, httplib::Response& res, int endpoint,
+                     GenerationRequest& gr);
+  bool routes_request(const std::string& model) const;
+
   ServerConfig cfg_;
   std::vector<std::unique_ptr<ServedModel>> models_;
   std::unique_ptr<httplib::Server> http_;
@@ -75,6 +91,13 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<int> in_flight_{0};
   int port_ = 0;
+
+  std::unique_ptr<router::RoutePolicy> policy_;
+  std::unique_ptr<router::IntentClassifier> classifier_;
+  std::vector<Upstream> upstreams_;
+  Upstream* escalation_ = nullptr;  // the router's upstream, or null
+  router::CostLedger ledger_;
+  std::unique_ptr<router::DecisionLog> decision_log_;
 };
 
 }  // namespace rs::server

@@ -1,0 +1,387 @@
+// The router's stage of the request pipeline (docs/ARCHITECTURE.md): requests whose "model" is
+// the router's name are classified, sent to a local specialist (base model + adapter + prompt
+// template + output constraint) or escalated to the upstream LLM, and accounted in the ledger,
+// /metrics, the x-rightsize-* headers and the decision log.
+//
+//   classify -> policy.decide -> local specialist -> validate --(fails)--> upstream
+//                             \-> upstream --(fails)--> local specialist (when there is one)
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+
+#include "core/error.h"
+#include "server/http_util.h"
+#include "server/server.h"
+
+namespace rs::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+const std::vector<double> kOverheadBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                              0.0025,  0.005,  0.01,    0.025,  0.1};
+
+// The text the classifier reads: the last user message, or the completion prompt.
+std::string request_text(const GenerationRequest& gr) {
+  if (gr.endpoint == Endpoint::Completion) {
+    if (!gr.prompt_ids.empty())
+      throw ApiError{400, "routed requests need a text prompt, not token ids",
+                     "invalid_request_error", "prompt", ""};
+    return gr.prompt;
+  }
+  for (auto it = gr.messages.rbegin(); it != gr.messages.rend(); ++it)
+    if (it->role == "user") return it->content;
+  throw ApiError{400, "routed chat requests need a user message", "invalid_request_error",
+                 "messages", ""};
+}
+
+// A local generation, waited for on this thread.
+struct LocalAnswer {
+  bool ran = false;
+  std::string text;
+  GenOutcome out;
+  double wait_ms = 0;  // submit to done: model time (and queueing), not router overhead
+  bool ok() const { return ran && (out.finish_reason == "stop" || out.finish_reason == "length"); }
+};
+
+LocalAnswer run_local(Scheduler& sched, const std::shared_ptr<const LoraAdapter>& lora,
+                      std::vector<int32_t> prompt, const GenerationRequest& gr, int64_t max_tokens,
+                      Clock::time_point deadline) {
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::string text;
+    std::optional<GenOutcome> done;
+  };
+  auto w = std::make_shared<Wait>();
+  auto job = std::make_shared<GenJob>();
+  job->prompt = std::move(prompt);
+  job->lora = lora;
+  job->sampling = gr.sampling;
+  job->max_tokens = max_tokens;
+  job->stop = gr.stop;
+  job->deadline = deadline;
+  job->on_token = [w](const TokenEvent& ev) {
+    std::lock_guard lk(w->mu);
+    w->text += ev.text;
+    return true;
+  };
+  job->on_done = [w](const GenOutcome& o) {
+    std::lock_guard lk(w->mu);
+    w->done = o;
+    w->cv.notify_all();
+  };
+  LocalAnswer a;
+  const auto t = Clock::now();
+  if (!sched.submit(job)) return a;  // queue full or shutting down: not run
+  std::unique_lock lk(w->mu);
+  w->cv.wait(lk, [&] { return w->done.has_value(); });
+  a.ran = true;
+  a.text = std::move(w->text);
+  a.out = *w->done;
+  a.wait_ms = ms_since(t);
+  return a;
+}
+
+// Server-sent events for a finished answer (routed answers are complete before they are sent,
+// since the router may still have to escalate): role, content, finish reason, usage, [DONE].
+std::string sse_of(Endpoint ep, const json& body, bool include_usage) {
+  const std::string id = body.value("id", new_id("chatcmpl-"));
+  const std::string model = body.value("model", "");
+  const int64_t created = body.value("created", int64_t{0});
+  const json& choice = body["choices"][0];
+  const std::string text =
+      ep == Endpoint::Chat ? choice["message"].value("content", "") : choice.value("text", "");
+  const std::string finish = choice.value("finish_reason", "stop");
+  static const std::string role = "assistant";
+  std::string out;
+  auto add = [&](const json& j) { out += "data: " + j.dump() + "\n\n"; };
+  if (ep == Endpoint::Chat) add(stream_chunk(ep, id, model, created, &role, "", nullptr));
+  add(stream_chunk(ep, id, model, created, nullptr, text, nullptr));
+  add(stream_chunk(ep, id, model, created, nullptr, "", &finish));
+  if (include_usage && body.contains("usage")) {
+    json u = stream_chunk(ep, id, model, created, nullptr, "", nullptr);
+    u["choices"] = json::array();
+    u["usage"] = body["usage"];
+    add(u);
+  }
+  return out + "data: [DONE]\n\n";
+}
+
+}  // namespace
+
+bool Server::routes_request(const std::string& model) const {
+  return policy_ && (model == policy_->config().name || model.empty());
+}
+
+void Server::init_router() {
+  for (const UpstreamConfig& uc : cfg_.upstreams)
+    upstreams_.push_back({uc, std::make_unique<upstream::Client>(uc.endpoints, uc.client)});
+  metrics_.counter("rightsize_upstream_requests_total",
+                   "Requests the router sent to an upstream LLM, by upstream and outcome");
+  if (!cfg_.router) return;
+  const router::RouterConfig& rc = *cfg_.router;
+  fmt::print(stderr, "serve: loading router {} from {}\n", rc.name, rc.classifier);
+  classifier_ =
+      std::make_unique<router::IntentClassifier>(router::IntentClassifier::load(rc.classifier));
+  policy_ = std::make_unique<router::RoutePolicy>(rc);
+  for (auto& u : upstreams_)
+    if (u.cfg.name == rc.upstream) escalation_ = &u;
+  for (const router::Route& r : rc.routes) {
+    try {
+      const ModelTarget t = resolve_model(r.model);  // the adapter must be loaded at start
+      RS_CHECK(t.model->scheduler, "router: route {} names {}, an embedding model", r.name,
+               r.model);
+    } catch (const ApiError& err) {
+      fail("router: route {}: {}", r.name, err.message);
+    }
+  }
+  if (!rc.decision_log.empty())
+    decision_log_ = std::make_unique<router::DecisionLog>(rc.decision_log);
+  metrics_.counter("rightsize_router_requests_total",
+                   "Routed requests by route, reason, tenant and whether they were escalated");
+  metrics_.counter("rightsize_cost_usd_total", "What routed requests cost, by route and tenant");
+  metrics_.counter("rightsize_baseline_cost_usd_total",
+                   "What the same requests would have cost sent to the upstream LLM");
+  metrics_.histogram("rightsize_router_classify_seconds", "Intent classification time",
+                     kOverheadBuckets);
+  metrics_.histogram("rightsize_router_overhead_seconds",
+                     "Time of a routed request outside model and upstream calls", kOverheadBuckets);
+  http_->Get("/v1/ledger", [this](const httplib::Request&, httplib::Response& res) {
+    auto to_json = [](const router::LedgerTotals& t) {
+      return json{{"requests", t.requests},
+                  {"local", t.local},
+                  {"escalated", t.escalated},
+                  {"prompt_tokens", t.prompt_tokens},
+                  {"completion_tokens", t.completion_tokens},
+                  {"cost_usd", t.cost_usd},
+                  {"baseline_usd", t.baseline_usd},
+                  {"savings_usd", t.savings_usd()}};
+    };
+    json routes = json::object(), tenants = json::object();
+    for (const auto& [k, v] : ledger_.by_route()) routes[k] = to_json(v);
+    for (const auto& [k, v] : ledger_.by_tenant()) tenants[k] = to_json(v);
+    send_json(res, 200,
+              {{"total", to_json(ledger_.total())}, {"routes", routes}, {"tenants", tenants}});
+  });
+}
+
+void Server::handle_routed(const httplib::Request& req, httplib::Response& res, int endpoint_id,
+                           GenerationRequest& gr) {
+  const auto t0 = Clock::now();
+  const auto ep = static_cast<Endpoint>(endpoint_id);
+  const std::string path = ep == Endpoint::Chat ? "/v1/chat/completions" : "/v1/completions";
+  const router::RouterConfig& rc = policy_->config();
+  router::LedgerEntry e;
+  e.tenant = req.get_header_value(rc.tenant_header);
+  if (e.tenant.empty()) e.tenant = "default";
+  double model_ms = 0;
+  try {
+    const std::string text = request_text(gr);
+    thread_local router::IntentClassifier::Scratch scratch;
+    const auto tc = Clock::now();
+    const router::Intent intent = classifier_->classify(text, scratch);
+    e.classify_ms = ms_since(tc);
+    e.intent = std::string(intent.label);
+    e.confidence = intent.confidence;
+
+    // The local candidate and its prompt.
+    router::RequestFacts facts{intent.label, intent.confidence, intent.out_of_scope, 0,
+                               req.get_header_value("x-rightsize-escalate") == "1" ||
+                                   req.get_header_value("x-rightsize-escalate") == "true"};
+    const router::Route* route = intent.out_of_scope ? nullptr : policy_->route_for(intent.label);
+    ModelTarget local;
+    std::vector<int32_t> prompt;
+    int64_t baseline_prompt = 0;
+    if (route) {
+      local = resolve_model(route->model);
+      const Tokenizer& tok = local.model->lm.require_tokenizer();
+      auto chat_tokens = [&](std::vector<ChatMessage> msgs) {
+        return tok.encode(apply_chat_template(local.model->chat_format, msgs, true), true, true);
+      };
+      std::vector<ChatMessage> msgs = gr.messages;
+      if (ep == Endpoint::Completion) msgs = {{"user", gr.prompt}};
+      if (!route->prompt_template.empty()) {
+        prompt = tok.encode(router::fill_template(route->prompt_template, text), true, false);
+      } else {
+        if (!route->system_prompt.empty() && (msgs.empty() || msgs[0].role != "system"))
+          msgs.insert(msgs.begin(), {"system", route->system_prompt});
+        prompt = ep == Endpoint::Chat ? chat_tokens(msgs) : tok.encode(gr.prompt, true, false);
+      }
+      baseline_prompt = ep == Endpoint::Chat ? static_cast<int64_t>(chat_tokens(gr.messages).size())
+                                             : static_cast<int64_t>(prompt.size());
+      facts.prompt_tokens = static_cast<int64_t>(prompt.size());
+    }
+    router::Decision d = policy_->decide(facts);
+    if (d.action == router::Action::kUpstream && !escalation_) d.action = router::Action::kLocal;
+    // Both updated below if the cascade changes them.
+    e.reason = router::reason_name(d.reason);
+    e.route = d.action == router::Action::kUpstream ? escalation_->cfg.name
+              : route                               ? route->name
+                                                    : "";
+    const auto deadline = Clock::now() + std::chrono::milliseconds(
+                                             static_cast<int64_t>(cfg_.request_timeout_s * 1000));
+
+    LocalAnswer la;
+    json body;
+    std::string detail;
+    auto answer_locally = [&]() -> bool {
+      if (!route) {
+        detail = fmt::format("no route serves intent '{}'", e.intent);
+        return false;
+      }
+      if (!la.ran) {
+        const int64_t n_ctx = local.model->scheduler->options().n_ctx;
+        const int64_t room = n_ctx - static_cast<int64_t>(prompt.size());
+        if (room < 1) {
+          detail = fmt::format("prompt of {} tokens does not fit the context", prompt.size());
+          return false;
+        }
+        int64_t max_tokens = route->max_tokens > 0 ? route->max_tokens : gr.max_tokens;
+        if (max_tokens <= 0 || max_tokens > room) max_tokens = room;
+        la = run_local(*local.model->scheduler, local.adapter, prompt, gr, max_tokens, deadline);
+        model_ms += la.wait_ms;
+        e.cost_usd += router::local_cost_usd(local.model->cfg.price_per_hour, la.out.compute_ms);
+      }
+      return la.ok();
+    };
+
+    if (d.action == router::Action::kLocal) {
+      if (!answer_locally()) {
+        d.action = router::Action::kUpstream;
+        d.reason = router::Reason::kLocalFailed;
+        if (detail.empty())
+          detail = la.ran ? "local generation ended: " + la.out.finish_reason : "local queue full";
+      } else if (std::string why; !router::validate_answer(*route, la.text, &why)) {
+        detail = why;
+        if (rc.escalate.on_invalid_answer && escalation_) {
+          d.action = router::Action::kUpstream;
+          d.reason = router::Reason::kInvalidAnswer;
+        }
+      }
+      if (d.action == router::Action::kUpstream && !escalation_)
+        throw ApiError{503, "the local model could not answer: " + detail, "server_error", "",
+                       "local_failed"};
+    }
+
+    bool escalated = false;
+    if (d.action == router::Action::kUpstream) {
+      const double budget = policy_->upstream_budget(e.tenant);
+      if (budget > 0 && ledger_.upstream_spend(e.tenant) >= budget) {
+        if (!answer_locally())
+          throw ApiError{
+              429, fmt::format("tenant '{}' has used its upstream budget of ${}", e.tenant, budget),
+              "rate_limit_error", "", "budget_exceeded"};
+        d.reason = router::Reason::kBudgetExhausted;
+      } else {
+        json up = json::parse(req.body);
+        up["stream"] = false;
+        up.erase("stream_options");
+        if (!escalation_->cfg.endpoints.empty() && escalation_->cfg.endpoints[0].model.empty())
+          up.erase("model");
+        const auto tu = Clock::now();
+        try {
+          upstream::Response r = escalation_->client->post(
+              ep == Endpoint::Chat ? "chat/completions" : "completions", up);
+          model_ms += ms_since(tu);
+          body = std::move(r.json);
+          const int64_t in = body["usage"].value("prompt_tokens", int64_t{0}),
+                        out = body["usage"].value("completion_tokens", int64_t{0});
+          const double cost = router::hosted_cost_usd(escalation_->cfg.prices, in, out);
+          e.cost_usd += cost;
+          e.baseline_usd = cost;  // the same request, sent to the LLM
+          e.prompt_tokens = in;
+          e.completion_tokens = out;
+          e.target = escalation_->cfg.name;
+          escalated = true;
+          metrics_.inc("rightsize_upstream_requests_total",
+                       {{"upstream", escalation_->cfg.name}, {"outcome", "ok"}});
+        } catch (const Error& err) {
+          model_ms += ms_since(tu);
+          metrics_.inc("rightsize_upstream_requests_total",
+                       {{"upstream", escalation_->cfg.name}, {"outcome", "failed"}});
+          detail = err.what();
+          if (!answer_locally())
+            throw ApiError{502, fmt::format("the upstream LLM failed: {}", err.what()),
+                           "server_error", "", "upstream_error"};
+          d.reason = router::Reason::kUpstreamFailed;
+        }
+      }
+    }
+    if (!escalated) {
+      Completion c;
+      c.id = new_id(ep == Endpoint::Chat ? "chatcmpl-" : "cmpl-");
+      c.model = local.name;
+      c.created = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+      c.text = la.text;
+      c.finish_reason = la.out.finish_reason;
+      c.prompt_tokens = la.out.prompt_tokens;
+      c.completion_tokens = la.out.completion_tokens;
+      c.cached_tokens = la.out.cached_tokens;
+      body = completion_body(ep, c);
+      e.target = local.name;
+      e.prompt_tokens = la.out.prompt_tokens;
+      e.completion_tokens = la.out.completion_tokens;
+      if (escalation_)
+        e.baseline_usd = router::hosted_cost_usd(escalation_->cfg.prices, baseline_prompt,
+                                                 la.out.completion_tokens);
+    }
+    e.route = escalated ? escalation_->cfg.name : route->name;
+    e.reason = router::reason_name(d.reason);
+    e.escalated = escalated;
+    e.detail = detail;
+
+    res.set_header("x-rightsize-route", e.route);
+    res.set_header("x-rightsize-intent", e.intent);
+    res.set_header("x-rightsize-confidence", fmt::format("{:.4f}", e.confidence));
+    res.set_header("x-rightsize-reason", e.reason);
+    res.set_header("x-rightsize-cache", "none");
+    res.set_header("x-rightsize-cost-usd", fmt::format("{}", e.cost_usd));
+    res.set_header("x-rightsize-baseline-usd", fmt::format("{}", e.baseline_usd));
+    if (gr.stream) {
+      res.set_header("Cache-Control", "no-cache");
+      res.status = 200;
+      res.set_content(sse_of(ep, body, gr.include_usage), "text/event-stream");
+    } else {
+      send_json(res, 200, body);
+    }
+  } catch (const ApiError& err) {
+    send_error(res, err);
+    e.detail = err.message;
+    if (e.reason.empty()) e.reason = err.code.empty() ? "bad_request" : err.code;
+  } catch (const json::exception& err) {
+    send_error(res, {502, fmt::format("the upstream's answer is not usable: {}", err.what()),
+                     "server_error", "", "upstream_error"});
+    e.detail = res.body;
+  } catch (const Error& err) {
+    send_error(res, {400, err.what(), "invalid_request_error", "", ""});
+    e.detail = err.what();
+  }
+  e.status = res.status;
+  e.latency_ms = ms_since(t0);
+  e.overhead_ms = std::max(0.0, e.latency_ms - model_ms);
+  if (e.route.empty()) e.route = "none";
+  if (res.status == 200) {
+    ledger_.record(e);
+    const Labels rt = {{"route", e.route}, {"tenant", e.tenant}};
+    metrics_.inc("rightsize_cost_usd_total", rt, e.cost_usd);
+    metrics_.inc("rightsize_baseline_cost_usd_total", rt, e.baseline_usd);
+  }
+  metrics_.inc("rightsize_router_requests_total",
+               {{"route", e.route},
+                {"reason", e.reason.empty() ? "error" : e.reason},
+                {"tenant", e.tenant},
+                {"escalated", e.escalated ? "true" : "false"}});
+  metrics_.observe("rightsize_router_classify_seconds", {}, e.classify_ms / 1000);
+  metrics_.observe("rightsize_router_overhead_seconds", {}, e.overhead_ms / 1000);
+  if (decision_log_) decision_log_->append(e);
+  count(path, rc.name, res.status);
+}
+
+}  // namespace rs::server
