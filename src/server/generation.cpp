@@ -66,7 +66,7 @@ void Server::handle_generation(const httplib::Request& req, httplib::Response& r
   try {
     gr = parse_generation_request(req.body, endpoint);
     if (routes_request(gr.model)) {
-      handle_routed(req, res, endpoint_id, gr);
+      handle_routed(req, res, endpoint_id, gr, t0);
       return;
     }
     target = resolve_model(gr.model);

@@ -171,8 +171,7 @@ void Server::init_router() {
 }
 
 void Server::handle_routed(const httplib::Request& req, httplib::Response& res, int endpoint_id,
-                           GenerationRequest& gr) {
-  const auto t0 = Clock::now();
+                           GenerationRequest& gr, Clock::time_point t0) {
   const auto ep = static_cast<Endpoint>(endpoint_id);
   const std::string path = ep == Endpoint::Chat ? "/v1/chat/completions" : "/v1/completions";
   const router::RouterConfig& rc = policy_->config();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,8 +81,10 @@ class Server {
     std::unique_ptr<upstream::Client> client;
   };
   void init_router();
+  // t0: when the handler started (before the body was parsed), so the router's overhead
+  // includes parsing.
   void handle_routed(const httplib::Request& req, httplib::Response& res, int endpoint,
-                     GenerationRequest& gr);
+                     GenerationRequest& gr, std::chrono::steady_clock::time_point t0);
   bool routes_request(const std::string& model) const;
 
   ServerConfig cfg_;
