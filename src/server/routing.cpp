@@ -276,6 +276,15 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
               429, fmt::format("tenant '{}' has used its upstream budget of ${}", e.tenant, budget),
               "rate_limit_error", "", "budget_exceeded"};
         d.reason = router::Reason::kBudgetExhausted;
+      } else if (gr.stream && !la.ran) {
+        stream_from_upstream(res, endpoint_id, json::parse(req.body), gr.include_usage, e, t0,
+                             model_ms);
+        res.set_header("x-rightsize-route", escalation_->cfg.name);
+        res.set_header("x-rightsize-intent", e.intent);
+        res.set_header("x-rightsize-confidence", fmt::format("{:.4f}", e.confidence));
+        res.set_header("x-rightsize-reason", e.reason);
+        res.set_header("x-rightsize-cache", "none");
+        return;
       } else {
         json up = json::parse(req.body);
         up["stream"] = false;
@@ -362,11 +371,16 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
     send_error(res, {400, err.what(), "invalid_request_error", "", ""});
     e.detail = err.what();
   }
-  e.status = res.status;
+  account(e, res.status, t0, model_ms, path);
+}
+
+void Server::account(router::LedgerEntry& e, int status, Clock::time_point t0, double model_ms,
+                     const std::string& path) {
+  e.status = status;
   e.latency_ms = ms_since(t0);
   e.overhead_ms = std::max(0.0, e.latency_ms - model_ms);
   if (e.route.empty()) e.route = "none";
-  if (res.status == 200) {
+  if (status == 200) {
     ledger_.record(e);
     const Labels rt = {{"route", e.route}, {"tenant", e.tenant}};
     metrics_.inc("rightsize_cost_usd_total", rt, e.cost_usd);
@@ -380,7 +394,68 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
   metrics_.observe("rightsize_router_classify_seconds", {}, e.classify_ms / 1000);
   metrics_.observe("rightsize_router_overhead_seconds", {}, e.overhead_ms / 1000);
   if (decision_log_) decision_log_->append(e);
-  count(path, rc.name, res.status);
+  count(path, policy_->config().name, status);
+}
+
+// A request escalated before any local attempt, asked as a stream: the upstream's chunks are
+// passed through as they arrive. The ledger learns the cost from the usage of the final chunk
+// (requested from the upstream whatever the client asked), so x-rightsize-cost-usd is absent.
+void Server::stream_from_upstream(httplib::Response& res, int endpoint_id, json up, bool usage,
+                                  router::LedgerEntry e, Clock::time_point t0, double model_ms) {
+  const auto ep = static_cast<Endpoint>(endpoint_id);
+  const std::string path = ep == Endpoint::Chat ? "/v1/chat/completions" : "/v1/completions";
+  up["stream"] = true;
+  up["stream_options"] = {{"include_usage", true}};
+  if (escalation_->cfg.endpoints[0].model.empty()) up.erase("model");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, ep, path, up, usage, e, t0, model_ms](size_t, httplib::DataSink& sink) mutable {
+        int64_t in = 0, out = 0;
+        bool gone = false;
+        upstream::ChunkHandler on_chunk = [&](const json& chunk) {
+          if (const auto u = chunk.find("usage"); u != chunk.end() && u->is_object()) {
+            in = u->value("prompt_tokens", int64_t{0});
+            out = u->value("completion_tokens", int64_t{0});
+            const auto c = chunk.find("choices");
+            if (!usage && (c == chunk.end() || c->empty())) return true;  // not asked for
+          }
+          const std::string s = "data: " + chunk.dump() + "\n\n";
+          gone = !sink.write(s.data(), s.size());
+          return !gone;
+        };
+        const auto tu = Clock::now();
+        int status = 200;
+        try {
+          escalation_->client->post(ep == Endpoint::Chat ? "chat/completions" : "completions", up,
+                                    &on_chunk);
+          metrics_.inc("rightsize_upstream_requests_total",
+                       {{"upstream", escalation_->cfg.name}, {"outcome", "ok"}});
+        } catch (const Error& err) {
+          status = 502;
+          e.detail = err.what();
+          metrics_.inc("rightsize_upstream_requests_total",
+                       {{"upstream", escalation_->cfg.name}, {"outcome", "failed"}});
+          const std::string s =
+              "data: " +
+              error_body({502, fmt::format("the upstream LLM failed: {}", err.what()),
+                          "server_error", "", "upstream_error"})
+                  .dump() +
+              "\n\n";
+          sink.write(s.data(), s.size());
+        }
+        if (gone) status = 499;  // the client went away; nothing more to send
+        static const std::string done = "data: [DONE]\n\n";
+        if (!gone) sink.write(done.data(), done.size());
+        sink.done();
+        e.cost_usd = e.baseline_usd = router::hosted_cost_usd(escalation_->cfg.prices, in, out);
+        e.prompt_tokens = in;
+        e.completion_tokens = out;
+        e.target = e.route = escalation_->cfg.name;
+        e.escalated = true;
+        account(e, status, t0, model_ms + ms_since(tu), path);
+        return true;
+      });
 }
 
 }  // namespace rs::server

@@ -86,6 +86,12 @@ class Server {
   void handle_routed(const httplib::Request& req, httplib::Response& res, int endpoint,
                      GenerationRequest& gr, std::chrono::steady_clock::time_point t0);
   bool routes_request(const std::string& model) const;
+  void stream_from_upstream(httplib::Response& res, int endpoint, nlohmann::json upstream_body,
+                            bool include_usage, router::LedgerEntry e,
+                            std::chrono::steady_clock::time_point t0, double model_ms);
+  // Ledger, metrics and decision log for one routed request.
+  void account(router::LedgerEntry& e, int status, std::chrono::steady_clock::time_point t0,
+               double model_ms, const std::string& path);
 
   ServerConfig cfg_;
   std::vector<std::unique_ptr<ServedModel>> models_;

@@ -170,6 +170,22 @@ check(code == 200 and body.rstrip().endswith("data: [DONE]") and content == json
 costs.append(float(h["x-rightsize-cost-usd"])); baselines.append(float(h["x-rightsize-baseline-usd"]))
 _, h, _ = chat(travel[0]); costs.append(float(h["x-rightsize-cost-usd"])); baselines.append(float(h["x-rightsize-baseline-usd"]))
 
+# Streaming an escalated request: the upstream's chunks pass through as they come.
+led0 = json.loads(call("/v1/ledger")[2])["total"]
+code, h, body = chat(oos[2], stream=True, stream_options={"include_usage": True})
+chunks = [json.loads(l[6:]) for l in body.split("\n") if l.startswith("data: {")]
+content = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+_, h2, plain = chat(oos[2])
+costs.append(float(h2["x-rightsize-cost-usd"])); baselines.append(float(h2["x-rightsize-baseline-usd"]))
+time.sleep(0.2)
+led1 = json.loads(call("/v1/ledger")[2])["total"]
+d_cost = led1["cost_usd"] - led0["cost_usd"] - costs[-1]
+check(code == 200 and h.get("x-rightsize-route") == "llm" and len(chunks) > 3 and chunks[-1].get("usage") and
+      content == json.loads(plain)["choices"][0]["message"]["content"] and body.rstrip().endswith("data: [DONE]"),
+      f"streamed escalation passes the upstream's {len(chunks)} chunks through")
+check(led1["requests"] - led0["requests"] == 2 and d_cost > 0, "the streamed escalation is in the ledger")
+costs.append(d_cost); baselines.append(d_cost)
+
 # --- upstream faults
 for mode, n, secs, what in [("status500", 2, 0, "two HTTP 500s"), ("status429", 1, 0, "a 429"),
                             ("reset", 1, 0, "a connection reset"), ("delay", 1, 3, "a response slower than the timeout")]:
