@@ -199,20 +199,29 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
     if (route) {
       local = resolve_model(route->model);
       const Tokenizer& tok = local.model->lm.require_tokenizer();
-      auto chat_tokens = [&](std::vector<ChatMessage> msgs) {
+      auto chat_tokens = [&](const std::vector<ChatMessage>& msgs) {
         return tok.encode(apply_chat_template(local.model->chat_format, msgs, true), true, true);
       };
-      std::vector<ChatMessage> msgs = gr.messages;
-      if (ep == Endpoint::Completion) msgs = {{"user", gr.prompt}};
+      // The baseline counts the request as the client sent it (what the LLM would have read).
+      bool prompt_is_request = false;
       if (!route->prompt_template.empty()) {
         prompt = tok.encode(router::fill_template(route->prompt_template, text), true, false);
+      } else if (ep == Endpoint::Completion) {
+        prompt = tok.encode(gr.prompt, true, false);
+        prompt_is_request = true;
+      } else if (!route->system_prompt.empty() &&
+                 (gr.messages.empty() || gr.messages[0].role != "system")) {
+        std::vector<ChatMessage> msgs = gr.messages;
+        msgs.insert(msgs.begin(), {"system", route->system_prompt});
+        prompt = chat_tokens(msgs);
       } else {
-        if (!route->system_prompt.empty() && (msgs.empty() || msgs[0].role != "system"))
-          msgs.insert(msgs.begin(), {"system", route->system_prompt});
-        prompt = ep == Endpoint::Chat ? chat_tokens(msgs) : tok.encode(gr.prompt, true, false);
+        prompt = chat_tokens(gr.messages);
+        prompt_is_request = true;
       }
-      baseline_prompt = ep == Endpoint::Chat ? static_cast<int64_t>(chat_tokens(gr.messages).size())
-                                             : static_cast<int64_t>(prompt.size());
+      baseline_prompt =
+          static_cast<int64_t>(prompt_is_request      ? prompt.size()
+                               : ep == Endpoint::Chat ? chat_tokens(gr.messages).size()
+                                                      : tok.encode(gr.prompt, true, false).size());
       facts.prompt_tokens = static_cast<int64_t>(prompt.size());
     }
     router::Decision d = policy_->decide(facts);
