@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include <cmath>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -15,6 +15,7 @@
 #include "engine/lora_merge.h"
 #include "eval/classification.h"
 #include "train/data.h"
+#include "train/label_scoring.h"
 
 namespace rs::cli {
 namespace {
@@ -115,28 +116,15 @@ void add_eval(CLI::App& lora_cmd) {
     ThreadPool pool(o->threads);
     std::vector<std::string> gold, pred;
     ProgressBar bar("lora eval", data.examples.size(), "rows");
-    Vec logits;
+    train::LabelScoreScratch scratch;
+    train::LabelScores scores;
     for (const auto& ex : data.examples) {
       RS_CHECK(!ex.label.empty(), "{}:{}: lora eval needs {{\"text\",\"label\"}} rows", o->data,
                ex.line);
-      double best = -INFINITY;
-      std::string choice;
-      for (const auto& label : labels) {
-        const train::Sequence s =
-            train::tokenize_example(tok, ex.prompt, " " + label, false, false, 1 << 30);
-        KVCache cache(hp, static_cast<int64_t>(s.tokens.size()));
-        lm.model->forward(s.tokens, cache, &pool, logits, /*all_logits=*/true, lm.lora.get());
-        double lp = 0;  // Σ log p(label token | everything before it)
-        for (size_t t = 1; t < s.tokens.size(); ++t) {
-          if (!s.target[t]) continue;
-          const float* row = logits.data() + (t - 1) * hp.n_vocab;
-          double mx = -INFINITY, sum = 0;
-          for (int64_t v = 0; v < hp.n_vocab; ++v) mx = std::max(mx, static_cast<double>(row[v]));
-          for (int64_t v = 0; v < hp.n_vocab; ++v) sum += std::exp(row[v] - mx);
-          lp += row[s.tokens[t]] - mx - std::log(sum);
-        }
-        if (lp > best) best = lp, choice = label;
-      }
+      train::score_labels(*lm.model, tok, lm.lora.get(), ex.prompt, labels, &pool, scratch, scores);
+      const auto best = std::max_element(scores.log_prob.begin(), scores.log_prob.end()) -
+                        scores.log_prob.begin();
+      const std::string& choice = labels[static_cast<size_t>(best)];
       gold.push_back(ex.label);
       pred.push_back(choice);
       bar.update(gold.size());

@@ -1,6 +1,9 @@
 // rightsize train-router --train TRAIN.jsonl [--validation V.jsonl] --out ROUTER: trains the
 // router's intent classifier (router/router_training.h) and writes the router file.
+// With --lm MODEL.gguf [--lora ADAPTER] --template T [--labels a,b]: the language-model back end
+// (nothing trained; --validation chooses the temperature and threshold).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include <memory>
@@ -23,7 +26,13 @@ struct TrainRouterOpts {
 };
 
 void run_train_router(TrainRouterOpts& o) {
-  const auto train = train::read_labeled_jsonl(o.train, true);
+  const bool lm = !o.t.lm.model.empty();
+  RS_CHECK(!o.train.empty() || lm, "--train is required (it is optional only with --lm)");
+  RS_CHECK(lm || (o.t.lm.lora.empty() && o.t.labels.empty() && !o.t.lm.length_norm),
+           "--lora, --labels and --length-norm belong to the --lm back end");
+  RS_CHECK(!lm || o.embedder.empty(), "--lm and --embedder are two back ends: give one");
+  std::vector<train::LabeledText> train;
+  if (!o.train.empty()) train = train::read_labeled_jsonl(o.train, true);
   std::vector<train::LabeledText> validation;
   if (!o.validation.empty()) validation = train::read_labeled_jsonl(o.validation, true);
   o.t.embedder = o.embedder;
@@ -31,7 +40,8 @@ void run_train_router(TrainRouterOpts& o) {
   std::unique_ptr<ProgressBar> bar;  // made at the first callback, which knows the total
   o.t.progress = [&](int64_t done, int64_t total) {
     if (!bar)
-      bar = std::make_unique<ProgressBar>("training router", static_cast<uint64_t>(total), "epochs",
+      bar = std::make_unique<ProgressBar>(lm ? "scoring validation" : "training router",
+                                          static_cast<uint64_t>(total), lm ? "rows" : "epochs",
                                           !o.json);
     bar->update(static_cast<uint64_t>(done));
   };
@@ -41,12 +51,52 @@ void run_train_router(TrainRouterOpts& o) {
   clf.save(o.out);
 
   const auto& s = rep.heldout_scope;
+  const std::string_view backend = router::backend_name(clf.parts().backend);
+  const json scope = {{"in_scope_accuracy", s.in_scope_accuracy},
+                      {"oos_recall", s.oos_recall},
+                      {"oos_precision", s.oos_precision}};
+  if (lm) {
+    if (o.json) {
+      json j = {{"out", o.out},
+                {"backend", backend},
+                {"classes", rep.n_classes},
+                {"labels", clf.labels()},
+                {"model", clf.parts().lm.model},
+                {"lora", clf.parts().lm.lora},
+                {"template", clf.parts().lm.prompt_template},
+                {"length_norm", clf.parts().lm.length_norm},
+                {"heldout_rows", rep.n_heldout},
+                {"temperature", rep.temperature},
+                {"threshold", rep.threshold},
+                {"seconds", rep.seconds}};
+      if (rep.n_heldout > 0) {
+        j["heldout_accuracy"] = rep.heldout_accuracy;
+        j["heldout_nll"] = {{"t1", rep.heldout_nll_before}, {"calibrated", rep.heldout_nll_after}};
+      }
+      if (rep.has_oos && rep.n_heldout > 0) j["heldout_scope"] = scope;
+      fmt::print("{}\n", j.dump(2));
+      return;
+    }
+    fmt::print("router: {} labels ({}), language-model back end: {}{}{}\n", rep.n_classes,
+               fmt::join(clf.labels(), ","), clf.parts().lm.model,
+               clf.parts().lm.lora.empty() ? "" : " + ", clf.parts().lm.lora);
+    if (rep.n_heldout > 0)
+      fmt::print(
+          "validation: {} rows, accuracy {:.4f}; temperature {:.3f} (NLL {:.4f} -> {:.4f}), "
+          "oos threshold {:.4f}\n",
+          rep.n_heldout, rep.heldout_accuracy, rep.temperature, rep.heldout_nll_before,
+          rep.heldout_nll_after, rep.threshold);
+    else
+      fmt::print("no --validation: temperature 1, oos threshold 0\n");
+    fmt::print("wrote {} in {:.1f}s\n", o.out, rep.seconds);
+    return;
+  }
   if (o.json) {
     json grid = json::array();
     for (const auto& [l2, acc] : rep.grid) grid.push_back({{"l2", l2}, {"heldout_accuracy", acc}});
     json j = {
         {"out", o.out},
-        {"backend", o.embedder.empty() ? "tfidf" : "embedding"},
+        {"backend", backend},
         {"classes", rep.n_classes},
         {"features", rep.n_features},
         {"train_rows", rep.n_train},
@@ -60,10 +110,7 @@ void run_train_router(TrainRouterOpts& o) {
         {"heldout_accuracy", rep.heldout_accuracy},
         {"heldout_nll", {{"t1", rep.heldout_nll_before}, {"calibrated", rep.heldout_nll_after}}},
         {"seconds", rep.seconds}};
-    if (rep.has_oos)
-      j["heldout_scope"] = {{"in_scope_accuracy", s.in_scope_accuracy},
-                            {"oos_recall", s.oos_recall},
-                            {"oos_precision", s.oos_precision}};
+    if (rep.has_oos) j["heldout_scope"] = scope;
     fmt::print("{}\n", j.dump(2));
     return;
   }
@@ -109,19 +156,37 @@ void register_train_router(CLI::App& app) {
       "the best held-out accuracy is kept.\n"
       "Back ends: word 1-2-gram + character 2-5-gram TF-IDF (default; microseconds per query) or\n"
       "--embedder BERT.gguf (its sentence embeddings). Never train or tune on test data.\n"
+      "Third back end, nothing trained: --lm MODEL.gguf [--lora ADAPTER] --template T scores\n"
+      "each label (--labels, or those of --train, which is then optional) as the completion\n"
+      "\" <label>\" of T with {text} filled in: the sum of its tokens' log-probabilities\n"
+      "(--length-norm: their mean); softmax over the labels is the confidence. --validation\n"
+      "rows, if given, choose the temperature and oos threshold (else 1 and 0).\n"
       "Examples:\n"
       "  rightsize train-router --train ../shared/datasets/banking77/train.jsonl --out b77.router\n"
       "  rightsize train-router --train clinc150/train.jsonl --validation "
       "clinc150/validation.jsonl \\\n"
       "      --out clinc.router --json\n"
       "  rightsize train-router --train t.jsonl --embedder bge-small.gguf --out emb.router\n"
+      "  rightsize train-router --lm stories260K.gguf --lora spam-lora \\\n"
+      "      --template $'Message: {text}\\nLabel:' --labels ham,spam --out spam.router\n"
       "Then: rightsize classify --router clinc.router --text \"what's my balance\"\n"
       "See docs/router.md.");
-  cmd->add_option("--train", o->train, "Training rows (JSON Lines)")->required();
+  cmd->add_option("--train", o->train, "Training rows (JSON Lines); optional with --lm");
   cmd->add_option("--validation", o->validation, "Held-out rows for tuning and calibration");
   cmd->add_option("--out", o->out, "Router file to write")->required();
   cmd->add_option("--embedder", o->embedder,
                   "bert GGUF: classify its embeddings instead of TF-IDF");
+  cmd->add_option("--lm", o->t.lm.model,
+                  "Generative GGUF: score the labels as completions of --template (no training)");
+  cmd->add_option("--lora", o->t.lm.lora, "--lm: LoRA adapter (PEFT folder or GGUF LoRA)");
+  cmd->add_option("--template", o->t.lm.prompt_template, "--lm: prompt with {text}")
+      ->default_val("Message: {text}\nLabel:")
+      ->default_str("'Message: {text}\\nLabel:'");
+  cmd->add_option("--labels", o->t.labels,
+                  "--lm: comma-separated label set (default: the labels of --train)")
+      ->delimiter(',');
+  cmd->add_flag("--length-norm", o->t.lm.length_norm,
+                "--lm: score a label by its mean token log-probability instead of the sum");
   cmd->add_option("--seed", o->t.seed, "Seed for the hold-out split and SGD order")
       ->capture_default_str();
   cmd->add_option("--epochs", o->t.epochs, "SGD epochs per fit")->capture_default_str();

@@ -93,7 +93,8 @@ void check_finite(const std::vector<float>& v, const char* what, const std::stri
 std::vector<uint8_t> serialize_router(const ClassifierParts& p) {
   Writer w;
   w.out.insert(w.out.end(), kMagic, kMagic + 8);
-  w.put(kRouterFileVersion);
+  const bool lm = p.backend == Backend::kLanguageModel;
+  w.put(lm ? kRouterFileVersion : uint32_t{1});
   w.put(static_cast<uint32_t>(p.backend));
   w.put(static_cast<uint32_t>(p.labels.size()));
   w.put(p.head.n_features);
@@ -105,7 +106,13 @@ std::vector<uint8_t> serialize_router(const ClassifierParts& p) {
       tfidf ? p.tfidf.config() : train::TextFeatureConfig{0, 0, 0, 0};
   for (uint32_t v : {c.hash_bits, c.word_ngram_max, c.char_ngram_min, c.char_ngram_max}) w.put(v);
   for (const auto& l : p.labels) w.put_string(l);
-  w.put_string(tfidf ? std::string() : p.embedder_path);
+  w.put_string(p.backend == Backend::kEmbedding ? p.embedder_path : std::string());
+  if (lm) {
+    w.put_string(p.lm.model);
+    w.put_string(p.lm.lora);
+    w.put_string(p.lm.prompt_template);
+    w.put(static_cast<uint32_t>(p.lm.length_norm ? 1 : 0));
+  }
   if (tfidf) {
     w.put_array(p.tfidf.buckets());
     w.put_array(p.tfidf.idf());
@@ -126,19 +133,21 @@ ClassifierParts parse_router(std::span<const uint8_t> bytes, const std::string& 
   Reader r(bytes.first(bytes.size() - 8), name);
   r.get_array<uint8_t>(8, "magic");
   const auto version = r.get<uint32_t>("version");
-  RS_CHECK(version == kRouterFileVersion,
-           "router file '{}' has version {}; this build reads version {} (retrain it)", name,
+  RS_CHECK(version >= 1 && version <= kRouterFileVersion,
+           "router file '{}' has version {}; this build reads versions 1 to {} (retrain it)", name,
            version, kRouterFileVersion);
   RS_CHECK(fnv1a(bytes.first(bytes.size() - 8)) == stored,
            "router file '{}' is corrupt or truncated (checksum mismatch)", name);
   ClassifierParts p;
   const auto backend = r.get<uint32_t>("backend");
-  RS_CHECK(backend <= 1, "router file '{}': unknown back end {}", name, backend);
+  RS_CHECK(backend <= (version >= 2 ? 2u : 1u), "router file '{}': unknown back end {}", name,
+           backend);
   p.backend = static_cast<Backend>(backend);
+  const bool lm = p.backend == Backend::kLanguageModel;
   const auto k = r.get<uint32_t>("n_classes");
   const auto nf = r.get<uint32_t>("n_features");
   RS_CHECK(k >= 2 && k <= kMaxClasses, "router file '{}': {} classes", name, k);
-  RS_CHECK(nf >= 1 && nf <= (1u << 26), "router file '{}': {} features", name, nf);
+  RS_CHECK(lm ? nf == 0 : nf >= 1 && nf <= (1u << 26), "router file '{}': {} features", name, nf);
   p.oos_class = r.get<int32_t>("oos_class");
   p.temperature = r.get<float>("temperature");
   p.threshold = r.get<float>("threshold");
@@ -149,6 +158,14 @@ ClassifierParts parse_router(std::span<const uint8_t> bytes, const std::string& 
   c.char_ngram_max = r.get<uint32_t>("char_ngram_max");
   for (uint32_t i = 0; i < k; ++i) p.labels.push_back(r.get_string("label"));
   p.embedder_path = r.get_string("embedder path");
+  if (version >= 2) {
+    p.lm.model = r.get_string("language model path");
+    p.lm.lora = r.get_string("LoRA adapter path");
+    p.lm.prompt_template = r.get_string("prompt template");
+    const auto flags = r.get<uint32_t>("language model flags");
+    RS_CHECK(flags <= 1, "router file '{}': unknown language model flags {:#x}", name, flags);
+    p.lm.length_norm = flags & 1;
+  }
   if (p.backend == Backend::kTfidf) {
     auto buckets = r.get_array<uint32_t>(nf, "TF-IDF buckets");
     auto idf = r.get_array<float>(nf, "TF-IDF weights");
@@ -157,7 +174,7 @@ ClassifierParts parse_router(std::span<const uint8_t> bytes, const std::string& 
   p.head.n_features = nf;
   p.head.n_classes = k;
   p.head.weights = r.get_array<float>(static_cast<uint64_t>(nf) * k, "weights");
-  p.head.bias = r.get_array<float>(k, "bias");
+  p.head.bias = r.get_array<float>(lm ? 0 : k, "bias");
   check_finite(p.head.weights, "weights", name);
   check_finite(p.head.bias, "bias", name);
   RS_CHECK(r.pos() == bytes.size() - 8, "router file '{}': {} unexpected bytes before the checksum",

@@ -147,12 +147,103 @@ void carve(const std::vector<LabeledText>& rows, const std::vector<int>& y, doub
   }
 }
 
+// The language-model back end: nothing to fit but the temperature and threshold on the
+// validation rows.
+IntentClassifier train_lm_router(const std::vector<LabeledText>& train,
+                                 const std::vector<LabeledText>& validation,
+                                 const RouterTrainOptions& opt, RouterTrainReport* report,
+                                 std::chrono::steady_clock::time_point t0) {
+  ClassifierParts parts;
+  parts.backend = Backend::kLanguageModel;
+  parts.labels = opt.labels;
+  if (parts.labels.empty()) {
+    for (const auto& r : train) {
+      RS_CHECK(!r.label.empty(), "training row at line {} has no label", r.line);
+      parts.labels.push_back(r.label);
+    }
+    std::sort(parts.labels.begin(), parts.labels.end());
+    parts.labels.erase(std::unique(parts.labels.begin(), parts.labels.end()), parts.labels.end());
+  }
+  RS_CHECK(parts.labels.size() >= 2,
+           "the language-model back end needs at least 2 labels (got {}): give --labels or "
+           "--train rows",
+           parts.labels.size());
+  const auto k = static_cast<uint32_t>(parts.labels.size());
+  std::map<std::string_view, int> index;
+  for (size_t i = 0; i < k; ++i) index[parts.labels[i]] = static_cast<int>(i);
+  const auto oos = index.find(kOutOfScope);
+  parts.oos_class = oos == index.end() ? -1 : oos->second;
+  parts.lm = opt.lm;
+  parts.lm.model = std::filesystem::absolute(opt.lm.model).string();
+  if (!opt.lm.lora.empty()) parts.lm.lora = std::filesystem::absolute(opt.lm.lora).string();
+  parts.head.n_classes = k;
+  validate(parts);  // the template and labels, before loading the model
+  std::vector<int> y;
+  for (const auto& r : validation) {
+    const auto it = index.find(r.label);
+    RS_CHECK(it != index.end(), "validation row at line {} has label '{}', which is not a label",
+             r.line, r.label);
+    y.push_back(it->second);
+  }
+  IntentClassifier clf(parts);
+  RouterTrainReport rep;
+  rep.n_heldout = static_cast<int64_t>(validation.size());
+  rep.n_classes = k;
+  rep.has_oos = parts.oos_class >= 0;
+  if (!validation.empty()) {
+    const auto n = static_cast<int64_t>(validation.size());
+    std::vector<float> logits(static_cast<size_t>(n) * k);
+    Progress progress(opt, n);
+    ThreadPool pool(std::max(1, opt.threads));
+    std::vector<IntentClassifier::Scratch> scratch(static_cast<size_t>(pool.size()));
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(pool.size()));
+    pool.parallel_for(n, [&](int64_t begin, int64_t end, int thread) {
+      try {
+        for (int64_t i = begin; i < end; ++i) {
+          clf.logits(validation[static_cast<size_t>(i)].text, scratch[static_cast<size_t>(thread)],
+                     logits.data() + i * k);
+          progress.step();
+        }
+      } catch (...) {
+        errors[static_cast<size_t>(thread)] = std::current_exception();
+      }
+    });
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    std::vector<int> pred;
+    int64_t right = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* z = logits.data() + i * k;
+      pred.push_back(static_cast<int>(std::max_element(z, z + k) - z));
+      right += pred.back() == y[static_cast<size_t>(i)];
+    }
+    parts.temperature = static_cast<float>(train::fit_temperature(logits, y, k));
+    std::vector<float> conf;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<float> p(logits.begin() + i * k, logits.begin() + (i + 1) * k);
+      train::softmax_inplace(p.data(), k, 1.0f / parts.temperature);
+      conf.push_back(p[static_cast<size_t>(pred[static_cast<size_t>(i)])]);
+    }
+    parts.threshold = choose_oos_threshold(pred, conf, y, parts.oos_class, opt.oos_recall);
+    rep.heldout_accuracy = static_cast<double>(right) / static_cast<double>(n);
+    rep.heldout_nll_before = train::mean_nll(logits, y, k, 1.0);
+    rep.heldout_nll_after = train::mean_nll(logits, y, k, parts.temperature);
+    rep.heldout_scope = scope_metrics(pred, conf, y, parts.oos_class, parts.threshold);
+  }
+  rep.temperature = parts.temperature;
+  rep.threshold = parts.threshold;
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (report) *report = rep;
+  return IntentClassifier(std::move(parts), clf.model());
+}
+
 }  // namespace
 
 IntentClassifier train_router(const std::vector<LabeledText>& train,
                               const std::vector<LabeledText>& validation,
                               const RouterTrainOptions& opt, RouterTrainReport* report) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (!opt.lm.model.empty()) return train_lm_router(train, validation, opt, report, t0);
   RS_CHECK(!opt.l2_grid.empty() && opt.epochs >= 1, "router training: empty L2 grid or no epochs");
   RS_CHECK(validation.empty() ? opt.holdout > 0 && opt.holdout < 1 : true,
            "router training: hold-out share {} not in (0, 1)", opt.holdout);

@@ -10,6 +10,9 @@
 //   5. optionally (default) features and head(s) refitted on train + held-out rows with the chosen
 //      L2 and C (and the ensemble's per-head temperatures), keeping the temperature and threshold
 //      from step 4.
+// The language-model back end (opt.lm.model set) trains nothing: the labels are opt.labels or
+// those of the training rows (which may then be empty), and the validation rows, when given,
+// choose the temperature and the out-of-scope threshold (else 1 and 0).
 // Test data never enters here.
 #pragma once
 
@@ -25,7 +28,9 @@
 namespace rs::router {
 
 struct RouterTrainOptions {
-  std::string embedder;  // bert GGUF for the embedding back end; "" = TF-IDF
+  std::string embedder;             // bert GGUF for the embedding back end; "" = TF-IDF
+  LmScoring lm;                     // lm.model: a generative GGUF for the language-model back end
+  std::vector<std::string> labels;  // language model: the label set ("" = the training labels)
   train::TextFeatureConfig features;
   std::vector<double> l2_grid = {1e-6, 3e-6, 1e-5, 3e-5};
   int epochs = 15;
@@ -58,7 +63,7 @@ struct RouterTrainReport {
   double seconds = 0;
 };
 
-// rs::Error for fewer than 2 labels or a validation label that train lacks.
+// rs::Error for fewer than 2 labels or a validation label that train (or opt.labels) lacks.
 IntentClassifier train_router(const std::vector<train::LabeledText>& train,
                               const std::vector<train::LabeledText>& validation,
                               const RouterTrainOptions& opt, RouterTrainReport* report = nullptr);
