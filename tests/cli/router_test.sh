@@ -72,6 +72,24 @@ sed 's/"label": "[^"]*"//; s/, }/}/' "$TMP/validation.jsonl" | head -20 >"$TMP/u
   [ "$(json_get "$TMP/carved.json" 'j["heldout_from_train"]')" = True ] && ok "held-out rows carved from train" ||
   bad "carved: $(cat "$TMP/err")"
 
+# The language-model back end: stories260K scores the labels "ham" and "spam" (nothing trained;
+# labels from --labels, temperature from --validation), then classify works unchanged with it.
+LM="$SHARED/models/stories260K.gguf"
+if [ -f "$LM" ]; then
+  printf '{"text": "Free entry! Text WIN to 80082", "label": "spam"}\n{"text": "see you at home tonight", "label": "ham"}\n{"text": "you won a prize, call now", "label": "spam"}\n' >"$TMP/sms.jsonl"
+  "$BIN" train-router --lm "$LM" --template $'Message: {text}\nLabel:' --labels ham,spam \
+    --validation "$TMP/sms.jsonl" --out "$TMP/lm.router" --json >"$TMP/lm.json" 2>"$TMP/err" &&
+    [ "$(json_get "$TMP/lm.json" 'j["backend"]')" = lm ] && [ "$(json_get "$TMP/lm.json" 'j["heldout_rows"]')" = 3 ] &&
+    ok "train-router --lm: language-model back end, 3 validation rows" || bad "train-router --lm: $(cat "$TMP/lm.json" "$TMP/err")"
+  "$BIN" classify --router "$TMP/lm.router" --data "$TMP/sms.jsonl" --json >"$TMP/lmc.json" 2>"$TMP/err" &&
+    python3 -c "import json,sys; j=json.load(open(sys.argv[1])); p=j['predictions']; assert len(p)==3 and all(x['label'] in ('ham','spam') and 0.5<=x['confidence']<=1 for x in p)" "$TMP/lmc.json" &&
+    ok "classify with the language-model router" || bad "classify --lm router: $(head -c 400 "$TMP/lmc.json") $(cat "$TMP/err")"
+  expect_error "train: --lm template without {text}" train-router --lm "$LM" --template 'Label:' --labels ham,spam --out "$TMP/x.router"
+  expect_error "train: --lm with one label" train-router --lm "$LM" --labels ham --out "$TMP/x.router"
+  expect_error "train: --lm missing model" train-router --lm "$TMP/nope.gguf" --labels ham,spam --out "$TMP/x.router"
+  expect_error "train: neither --train nor --lm" train-router --out "$TMP/x.router"
+fi
+
 printf '{"text": "a", "label": "x"}\nnot json\n' >"$TMP/bad.jsonl"
 expect_error "train: missing file" train-router --train "$TMP/nope.jsonl" --out "$TMP/x.router"
 expect_error "train: malformed JSON line" train-router --train "$TMP/bad.jsonl" --out "$TMP/x.router"
