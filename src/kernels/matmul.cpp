@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/cpu_features.h"
 #include "kernels/gemm.h"
 #include "kernels/quant.h"
 #include "kernels/vec_dot.h"
@@ -22,9 +23,7 @@ namespace {
 
 bool detect(Isa isa) {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
+  const bool avx2 = cpu_has_avx2_fma_f16c();
   switch (isa) {
     case Isa::Scalar:
       return true;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/cpu_features.h"
 #include "kernels/gemm.h"
 
 namespace rs::kernels {
@@ -157,13 +158,7 @@ float ref_q6_K(const void* w, const void* a, int64_t n) {
 }
 
 bool detect_avx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
-#else
-  return false;
-#endif
+  return cpu_has_avx2_fma_f16c();
 }
 
 }  // namespace
