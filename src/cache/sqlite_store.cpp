@@ -67,9 +67,11 @@ SqliteStore::SqliteStore(const std::string& path, Limits limits) : path_(path), 
   }
   try {
     sqlite3_busy_timeout(db_, 5000);
-    sqlite3_stmt* check = prepare("PRAGMA quick_check");
+    sqlite3_stmt* check = nullptr;
     std::string verdict;
-    if (sqlite3_step(check) == SQLITE_ROW) verdict = column(check, 0);
+    if (sqlite3_prepare_v2(db_, "PRAGMA quick_check", -1, &check, nullptr) == SQLITE_OK &&
+        sqlite3_step(check) == SQLITE_ROW)
+      verdict = column(check, 0);
     sqlite3_finalize(check);
     RS_CHECK(verdict == "ok",
              "cache: '{}' is damaged ({}); delete it (the cache refills itself) or point "

@@ -29,13 +29,25 @@ CREATE TABLE IF NOT EXISTS decisions (
   classify_ms REAL NOT NULL,
   overhead_ms REAL NOT NULL,
   status INTEGER NOT NULL,
-  detail TEXT NOT NULL
+  detail TEXT NOT NULL,
+  cache TEXT NOT NULL DEFAULT '',
+  similarity REAL NOT NULL DEFAULT 0,
+  pii TEXT NOT NULL DEFAULT ''
 );)";
+
+// Columns added after the first version of the table: files written by an older server get them
+// (ALTER TABLE fails harmlessly with "duplicate column" when they are there).
+const char* kAddedColumns[] = {
+    "ALTER TABLE decisions ADD COLUMN cache TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE decisions ADD COLUMN similarity REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE decisions ADD COLUMN pii TEXT NOT NULL DEFAULT ''",
+};
 
 const char* kInsert =
     "INSERT INTO decisions (unix_ms, tenant, route, intent, confidence, target, escalated, reason, "
     "prompt_tokens, completion_tokens, cost_usd, baseline_usd, latency_ms, classify_ms, "
-    "overhead_ms, status, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "overhead_ms, status, detail, cache, similarity, pii) VALUES "
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 }  // namespace
 
@@ -56,6 +68,7 @@ DecisionLog::DecisionLog(const std::string& path) {
     sqlite3_close(db_);
     fail("decision log {} is not usable: {} (is it another kind of file?)", path, msg);
   }
+  for (const char* sql : kAddedColumns) sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   writer_ = std::thread([this] { run(); });
 }
 
@@ -138,6 +151,9 @@ void DecisionLog::write_batch(std::deque<std::pair<int64_t, LedgerEntry>>& batch
     sqlite3_bind_double(st, ++i, e.overhead_ms);
     sqlite3_bind_int(st, ++i, e.status);
     text(e.detail);
+    text(e.cache);
+    sqlite3_bind_double(st, ++i, e.cache_similarity);
+    text(e.pii);
     ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_reset(st);
   }

@@ -146,8 +146,8 @@ void IntentClassifier::logits(std::string_view text, Scratch& s, float* out) con
   } else if (parts_.backend == Backend::kLanguageModel) {
     lm_logits(*embedder_, parts_.lm, parts_.labels, text, s.lm, s.lm_scores, out);
   } else {
-    const std::vector<float> e = embed_text(*embedder_, text, s.tokens);
-    parts_.head.logits_dense(e, out);
+    s.embedding = embed_text(*embedder_, text, s.tokens);
+    parts_.head.logits_dense(s.embedding, out);
   }
 }
 
@@ -167,6 +167,18 @@ Intent IntentClassifier::classify(std::string_view text, Scratch& s) const {
   r.label =
       r.out_of_scope ? kOutOfScope : std::string_view(parts_.labels[static_cast<size_t>(best)]);
   return r;
+}
+
+cache::Embedding IntentClassifier::representation(const Scratch& s) const {
+  switch (parts_.backend) {
+    case Backend::kTfidf:
+      return cache::make_embedding(s.row.index, s.row.value);
+    case Backend::kEmbedding:
+      return cache::make_dense_embedding(s.embedding.data(), s.embedding.size());
+    case Backend::kLanguageModel:
+      break;
+  }
+  return {};
 }
 
 Intent IntentClassifier::classify(std::string_view text) const {

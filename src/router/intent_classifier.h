@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/store.h"
 #include "train/label_scoring.h"
 #include "train/softmax_regression.h"
 #include "train/text_features.h"
@@ -82,6 +83,7 @@ class IntentClassifier {
     std::vector<int32_t> tokens;
     train::LabelScoreScratch lm;  // the language-model back end's caches and logits
     train::LabelScores lm_scores;
+    std::vector<float> embedding;  // the embedding back end's sentence embedding
   };
 
   // validate(parts) first. The embedding and language-model back ends need their model (with
@@ -103,6 +105,11 @@ class IntentClassifier {
   void probabilities(std::string_view text, Scratch& s) const;
   // Uncalibrated logits into out (n_classes() floats): what temperature fitting needs.
   void logits(std::string_view text, Scratch& s, float* out) const;
+
+  // What the classifier saw of the text last classified with `s`: its TF-IDF row or its sentence
+  // embedding, as a unit vector (what the semantic cache compares by default); empty for the
+  // language-model back end, which has no such vector.
+  cache::Embedding representation(const Scratch& s) const;
 
   const ClassifierParts& parts() const { return parts_; }
   const std::vector<std::string>& labels() const { return parts_.labels; }

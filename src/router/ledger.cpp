@@ -5,7 +5,7 @@ namespace {
 
 void add(LedgerTotals& t, const LedgerEntry& e) {
   ++t.requests;
-  (e.escalated ? t.escalated : t.local) += 1;
+  (e.cache_hit() ? t.cached : e.escalated ? t.escalated : t.local) += 1;
   t.prompt_tokens += e.prompt_tokens;
   t.completion_tokens += e.completion_tokens;
   t.cost_usd += e.cost_usd;

@@ -4,6 +4,7 @@
 //   self-hosted model: $/hour x the request's share of the forward passes it took part in
 //                      (Scheduler: each pass's time split over its tokens), i.e. $/hour divided
 //                      by the throughput measured while it ran;
+//   cache hit:         0 (no model ran); its baseline is the cached answer's baseline
 //   baseline:          the upstream's prices applied to the request's own token counts (for a
 //                      local answer: prompt and completion as the local tokenizer counts them).
 #pragma once
@@ -33,10 +34,14 @@ struct LedgerEntry {
   double latency_ms = 0, classify_ms = 0, overhead_ms = 0;
   int status = 200;
   std::string detail;  // e.g. why validation failed or the upstream error; never request text
+  std::string cache;   // the x-rightsize-cache value: off, bypass, miss, hit-exact, hit-semantic
+  double cache_similarity = 0;  // of a semantic hit
+  std::string pii;  // e.g. "redacted card=1,email=2" or "pinned email=1"; never the values
+  bool cache_hit() const { return cache.rfind("hit", 0) == 0; }
 };
 
 struct LedgerTotals {
-  int64_t requests = 0, local = 0, escalated = 0;
+  int64_t requests = 0, local = 0, escalated = 0, cached = 0;  // cached: answered by the cache
   int64_t prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0, baseline_usd = 0;
   double savings_usd() const { return baseline_usd - cost_usd; }

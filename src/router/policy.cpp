@@ -50,6 +50,22 @@ const char* reason_name(Reason r) {
       return "upstream_failed";
     case Reason::kBudgetExhausted:
       return "budget_exhausted";
+    case Reason::kPiiPinned:
+      return "pii_pinned";
+  }
+  return "unknown";
+}
+
+const char* pii_action_name(PiiAction a) {
+  switch (a) {
+    case PiiAction::kDefault:
+      return "default";
+    case PiiAction::kOff:
+      return "off";
+    case PiiAction::kRedact:
+      return "redact";
+    case PiiAction::kPin:
+      return "pin";
   }
   return "unknown";
 }

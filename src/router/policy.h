@@ -10,11 +10,24 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace rs::router {
+
+// What happens to a request that contains personal data (router/pii_guard.h) before anything
+// leaves the machine: kRedact replaces the values with placeholders in what the upstream sees
+// (and restores them in its answer); kPin keeps the request on local models.
+enum class PiiAction { kDefault, kOff, kRedact, kPin };
+const char* pii_action_name(PiiAction a);  // "default", "off", "redact", "pin"
+
+// A route's response-cache overrides (unset: the `cache` section's defaults).
+struct RouteCache {
+  std::optional<bool> enabled, semantic, nondeterministic;
+  std::optional<float> similarity;
+};
 
 struct Route {
   std::string name;                  // reported in x-rightsize-route and the ledger
@@ -28,6 +41,8 @@ struct Route {
   std::vector<std::string> labels;  // the answer must be one of these (trimmed, any case)
   bool json_answer = false;         // the answer must be a JSON value
   int64_t max_tokens = 0;           // 0: the request's max_tokens
+  RouteCache cache;
+  PiiAction pii = PiiAction::kDefault;
 };
 
 struct Escalation {
@@ -73,6 +88,7 @@ enum class Reason {
   kLocalFailed,      // the local model could not answer (timeout, queue full): escalated
   kUpstreamFailed,   // escalation failed; the local answer was used instead
   kBudgetExhausted,  // escalation refused by the tenant's budget; the local answer was used
+  kPiiPinned,        // the request holds personal data and its route keeps it local
 };
 const char* reason_name(Reason r);
 

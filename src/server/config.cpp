@@ -39,6 +39,14 @@ void ServerConfig::validate() const {
            "an API key "
            "(--api-key, RIGHTSIZE_API_KEY or server.api_keys) or bind to 127.0.0.1",
            host);
+  RS_CHECK(!cache || router, "config: 'cache' caches routed requests, so it needs a 'router'");
+  RS_CHECK(!pii || router, "config: 'pii' guards routed requests, so it needs a 'router'");
+  if (cache && cache->embedder != "router") {
+    bool found = false;
+    for (const auto& m : models) found = found || m.name == cache->embedder;
+    RS_CHECK(found, "config: cache.embedder '{}' is not a served model (or 'router')",
+             cache->embedder);
+  }
   std::set<std::string> names;
   for (const auto& m : models) {
     RS_CHECK(!m.name.empty() && !m.path.empty(), "every model needs a name and a path");
@@ -75,14 +83,14 @@ ServerConfig load_server_config(const std::string& path) {
   }
   ServerConfig cfg;
   if (!root || root.IsNull()) fail("config {} is empty", path);
-  check_keys(root, "top level", {"server", "models", "upstreams", "router"});
+  check_keys(root, "top level", {"server", "models", "upstreams", "router", "cache", "pii"});
   const std::filesystem::path base = std::filesystem::path(path).parent_path();
 
   if (const YAML::Node s = root["server"]) {
     check_keys(s, "server",
                {"host", "port", "api_keys", "api_key_env", "allow_unauthenticated_remote",
                 "max_body_bytes", "request_timeout_s", "shutdown_grace_s", "http_threads",
-                "runtime_adapters"});
+                "runtime_adapters", "admin_api_keys", "admin_api_key_env"});
     read(s, "host", cfg.host);
     read(s, "port", cfg.port);
     read(s, "api_keys", cfg.api_keys);
@@ -94,6 +102,9 @@ ServerConfig load_server_config(const std::string& path) {
     read(s, "runtime_adapters", cfg.runtime_adapters);
     if (std::string key = yaml::read_env(s, "api_key_env", "server"); !key.empty())
       cfg.api_keys.push_back(std::move(key));
+    read(s, "admin_api_keys", cfg.admin_api_keys);
+    if (std::string key = yaml::read_env(s, "admin_api_key_env", "server"); !key.empty())
+      cfg.admin_api_keys.push_back(std::move(key));
   }
   const YAML::Node models = root["models"];
   RS_CHECK(models && models.IsSequence(), "config {}: 'models' must be a list of models", path);
@@ -137,6 +148,8 @@ ServerConfig load_server_config(const std::string& path) {
   }
   if (const YAML::Node u = root["upstreams"]) cfg.upstreams = read_upstreams(u);
   if (const YAML::Node r = root["router"]) cfg.router = read_router(r, base);
+  if (const YAML::Node c = root["cache"]) cfg.cache = read_cache(c, base);
+  if (const YAML::Node p = root["pii"]) cfg.pii = read_pii(p, cfg.pii_action);
   cfg.validate();
   return cfg;
 }

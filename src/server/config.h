@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "router/ledger.h"
+#include "router/pii_guard.h"
 #include "router/policy.h"
+#include "server/cache_stage.h"
 #include "upstream/client.h"
 
 namespace YAML {
@@ -49,7 +51,8 @@ struct UpstreamConfig {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::vector<std::string> api_keys;  // empty: no authentication (then only loopback binds)
+  std::vector<std::string> api_keys;        // empty: no authentication (then only loopback binds)
+  std::vector<std::string> admin_api_keys;  // for /admin/*; empty: the api_keys
   bool allow_unauthenticated_remote = false;
   int64_t max_body_bytes = 4 << 20;
   double request_timeout_s = 600;
@@ -59,6 +62,9 @@ struct ServerConfig {
   std::vector<ModelConfig> models;
   std::vector<UpstreamConfig> upstreams;
   std::optional<router::RouterConfig> router;
+  std::optional<CacheConfig> cache;      // the response cache of routed requests; unset: none
+  std::optional<router::PiiConfig> pii;  // the PII guard of routed requests; unset: none
+  router::PiiAction pii_action = router::PiiAction::kRedact;  // for routes that do not say
 
   // Throws rs::Error for contradictions (duplicate names, no model, remote bind without a key).
   void validate() const;
@@ -72,6 +78,10 @@ ServerConfig load_server_config(const std::string& path);
 // The `upstreams` and `router` sections (router_config.cpp).
 std::vector<UpstreamConfig> read_upstreams(const YAML::Node& list);
 router::RouterConfig read_router(const YAML::Node& map, const std::filesystem::path& base);
+// The `cache` and `pii` sections (cache_config.cpp).
+CacheConfig read_cache(const YAML::Node& map, const std::filesystem::path& base);
+router::PiiConfig read_pii(const YAML::Node& map, router::PiiAction& default_action);
+router::PiiAction parse_pii_action(const std::string& s, const std::string& where);
 // Routes name served models and upstreams that exist; names are unique.
 void validate_routing(const ServerConfig& cfg);
 

@@ -312,6 +312,31 @@ json stream_chunk(Endpoint endpoint, const std::string& id, const std::string& m
           {"choices", json::array({choice})}};
 }
 
+// Server-sent events for a finished answer (routed answers are complete before they are sent,
+// since the router may still have to escalate): role, content, finish reason, usage, [DONE].
+std::string sse_of_body(Endpoint ep, const json& body, bool include_usage) {
+  const std::string id = body.value("id", new_id("chatcmpl-"));
+  const std::string model = body.value("model", "");
+  const int64_t created = body.value("created", int64_t{0});
+  const json& choice = body["choices"][0];
+  const std::string text =
+      ep == Endpoint::Chat ? choice["message"].value("content", "") : choice.value("text", "");
+  const std::string finish = choice.value("finish_reason", "stop");
+  static const std::string role = "assistant";
+  std::string out;
+  auto add = [&](const json& j) { out += "data: " + j.dump() + "\n\n"; };
+  if (ep == Endpoint::Chat) add(stream_chunk(ep, id, model, created, &role, "", nullptr));
+  add(stream_chunk(ep, id, model, created, nullptr, text, nullptr));
+  add(stream_chunk(ep, id, model, created, nullptr, "", &finish));
+  if (include_usage && body.contains("usage")) {
+    json u = stream_chunk(ep, id, model, created, nullptr, "", nullptr);
+    u["choices"] = json::array();
+    u["usage"] = body["usage"];
+    add(u);
+  }
+  return out + "data: [DONE]\n\n";
+}
+
 json chat_logprob_entry(const std::string& token_text, float logprob,
                         const std::vector<std::pair<std::string, float>>& top) {
   auto bytes = [](const std::string& s) {

@@ -71,6 +71,9 @@ json completion_body(Endpoint endpoint, const Completion& c);
 json stream_chunk(Endpoint endpoint, const std::string& id, const std::string& model,
                   int64_t created, const std::string* role, const std::string& delta_text,
                   const std::string* finish_reason, const json& logprobs = nullptr);
+// Server-sent events replaying a finished response body (routed and cached answers are complete
+// before they are sent): role, content, finish reason, usage when asked for, [DONE].
+std::string sse_of_body(Endpoint endpoint, const json& body, bool include_usage);
 json usage_json(int64_t prompt_tokens, int64_t completion_tokens, int64_t cached_tokens);
 
 // Chat logprobs content entry for one token ({token, logprob, bytes, top_logprobs}).

@@ -98,7 +98,7 @@ router::RouterConfig read_router(const YAML::Node& r, const std::filesystem::pat
     for (const auto& n : routes) {
       check_keys(n, "router.routes[]",
                  {"name", "intents", "model", "prompt_template", "system_prompt", "labels",
-                  "json_answer", "max_tokens"});
+                  "json_answer", "max_tokens", "cache", "pii"});
       router::Route route;
       read(n, "name", route.name);
       read(n, "intents", route.intents);
@@ -108,6 +108,28 @@ router::RouterConfig read_router(const YAML::Node& r, const std::filesystem::pat
       read(n, "labels", route.labels);
       read(n, "json_answer", route.json_answer);
       read(n, "max_tokens", route.max_tokens);
+      if (const YAML::Node c = n["cache"]) {
+        check_keys(c, "router.routes[].cache",
+                   {"enabled", "semantic", "similarity", "nondeterministic"});
+        auto opt = [&](const char* key, auto& out) {
+          if (!c[key]) return;
+          std::remove_reference_t<decltype(*out)> v{};
+          read(c, key, v);
+          out = v;
+        };
+        opt("enabled", route.cache.enabled);
+        opt("semantic", route.cache.semantic);
+        opt("nondeterministic", route.cache.nondeterministic);
+        opt("similarity", route.cache.similarity);
+        RS_CHECK(!route.cache.similarity ||
+                     (*route.cache.similarity > 0 && *route.cache.similarity <= 1),
+                 "config: route {}: cache.similarity must be in (0, 1]", route.name);
+      }
+      if (n["pii"]) {
+        std::string action;
+        read(n, "pii", action);
+        route.pii = parse_pii_action(action, "route " + route.name + " pii");
+      }
       rc.routes.push_back(std::move(route));
     }
   }

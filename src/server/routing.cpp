@@ -87,31 +87,6 @@ LocalAnswer run_local(Scheduler& sched, const std::shared_ptr<const LoraAdapter>
   return a;
 }
 
-// Server-sent events for a finished answer (routed answers are complete before they are sent,
-// since the router may still have to escalate): role, content, finish reason, usage, [DONE].
-std::string sse_of(Endpoint ep, const json& body, bool include_usage) {
-  const std::string id = body.value("id", new_id("chatcmpl-"));
-  const std::string model = body.value("model", "");
-  const int64_t created = body.value("created", int64_t{0});
-  const json& choice = body["choices"][0];
-  const std::string text =
-      ep == Endpoint::Chat ? choice["message"].value("content", "") : choice.value("text", "");
-  const std::string finish = choice.value("finish_reason", "stop");
-  static const std::string role = "assistant";
-  std::string out;
-  auto add = [&](const json& j) { out += "data: " + j.dump() + "\n\n"; };
-  if (ep == Endpoint::Chat) add(stream_chunk(ep, id, model, created, &role, "", nullptr));
-  add(stream_chunk(ep, id, model, created, nullptr, text, nullptr));
-  add(stream_chunk(ep, id, model, created, nullptr, "", &finish));
-  if (include_usage && body.contains("usage")) {
-    json u = stream_chunk(ep, id, model, created, nullptr, "", nullptr);
-    u["choices"] = json::array();
-    u["usage"] = body["usage"];
-    add(u);
-  }
-  return out + "data: [DONE]\n\n";
-}
-
 }  // namespace
 
 bool Server::routes_request(const std::string& model) const {
@@ -156,6 +131,7 @@ void Server::init_router() {
       return json{{"requests", t.requests},
                   {"local", t.local},
                   {"escalated", t.escalated},
+                  {"cached", t.cached},
                   {"prompt_tokens", t.prompt_tokens},
                   {"completion_tokens", t.completion_tokens},
                   {"cost_usd", t.cost_usd},
@@ -178,21 +154,70 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
   router::LedgerEntry e;
   e.tenant = req.get_header_value(rc.tenant_header);
   if (e.tenant.empty()) e.tenant = "default";
+  e.cache = cache_ ? "miss" : "off";
   double model_ms = 0;
   try {
     const std::string text = request_text(gr);
+    const bool client_escalate = req.get_header_value("x-rightsize-escalate") == "1" ||
+                                 req.get_header_value("x-rightsize-escalate") == "true";
+    // Exact cache first: a deterministic repeat needs nothing else, not even the classifier.
+    CacheKeys keys;
+    bool cache_bypass = true;
+    if (cache_) {
+      const std::string cc = req.get_header_value("Cache-Control");
+      cache_bypass = cc.find("no-cache") != std::string::npos ||
+                     cc.find("no-store") != std::string::npos ||
+                     req.get_header_value("x-rightsize-cache") == "bypass";
+      keys = cache_keys(gr, rc.name, e.tenant, client_escalate);
+      if (cache_bypass) {
+        e.cache = "bypass";
+      } else if (deterministic(gr)) {
+        if (auto hit = cache_->exact(keys.exact);
+            hit && reply_from_cache(*hit, ep, gr, res, e, "hit-exact", keys.exact)) {
+          account(e, res.status, t0, 0, path);
+          return;
+        }
+      }
+    }
+
     thread_local router::IntentClassifier::Scratch scratch;
     const auto tc = Clock::now();
     const router::Intent intent = classifier_->classify(text, scratch);
     e.classify_ms = ms_since(tc);
     e.intent = std::string(intent.label);
     e.confidence = intent.confidence;
+    const router::Route* route = intent.out_of_scope ? nullptr : policy_->route_for(intent.label);
+
+    // Personal data: redacted in whatever leaves the machine, or the request stays local.
+    std::optional<router::PiiRedactor> redactor;
+    router::PiiAction pii_action = router::PiiAction::kOff;
+    if (pii_) {
+      pii_action =
+          route && route->pii != router::PiiAction::kDefault ? route->pii : cfg_.pii_action;
+      if (pii_action != router::PiiAction::kOff) {
+        redactor.emplace(*pii_);
+        if (ep == Endpoint::Chat)
+          for (const ChatMessage& m : gr.messages) redactor->redact(m.content);
+        else
+          redactor->redact(gr.prompt);
+        if (redactor->changed()) {
+          e.pii =
+              fmt::format("{} {}", pii_action == router::PiiAction::kPin ? "pinned" : "redacted",
+                          redactor->summary());
+          for (const auto& [kind, n] : redactor->counts())
+            metrics_.inc("rightsize_pii_detections_total",
+                         {{"kind", kind}, {"action", router::pii_action_name(pii_action)}}, n);
+        } else {
+          redactor.reset();
+        }
+      }
+    }
+    const bool pinned = redactor && pii_action == router::PiiAction::kPin;
+    Upstream* const escalation = pinned ? nullptr : escalation_;  // pinned: as if there were none
 
     // The local candidate and its prompt.
     router::RequestFacts facts{intent.label, intent.confidence, intent.out_of_scope, 0,
-                               req.get_header_value("x-rightsize-escalate") == "1" ||
-                                   req.get_header_value("x-rightsize-escalate") == "true"};
-    const router::Route* route = intent.out_of_scope ? nullptr : policy_->route_for(intent.label);
+                               client_escalate};
     ModelTarget local;
     std::vector<int32_t> prompt;
     int64_t baseline_prompt = 0;
@@ -223,14 +248,48 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
                                : ep == Endpoint::Chat ? chat_tokens(gr.messages).size()
                                                       : tok.encode(gr.prompt, true, false).size());
       facts.prompt_tokens = static_cast<int64_t>(prompt.size());
+    } else if (pinned) {
+      throw ApiError{422,
+                     fmt::format("the request contains personal data ({}) and may not leave this "
+                                 "machine, but no local route serves intent '{}'",
+                                 redactor->summary(), e.intent),
+                     "invalid_request_error", "", "pii_pinned"};
     }
     router::Decision d = policy_->decide(facts);
-    if (d.action == router::Action::kUpstream && !escalation_) d.action = router::Action::kLocal;
+    if (d.action == router::Action::kUpstream && !escalation) {
+      if (pinned && escalation_) d.reason = router::Reason::kPiiPinned;
+      d.action = router::Action::kLocal;
+    }
     // Both updated below if the cascade changes them.
     e.reason = router::reason_name(d.reason);
-    e.route = d.action == router::Action::kUpstream ? escalation_->cfg.name
+    e.route = d.action == router::Action::kUpstream ? escalation->cfg.name
               : route                               ? route->name
                                                     : "";
+
+    // Then the cache of this route: exact for sampled requests it opts in to, then paraphrases
+    // (never for requests with personal data: a paraphrase may differ in exactly that data).
+    const CacheSettings cs = cache_ ? cache_->settings(route) : CacheSettings{};
+    const bool use_cache =
+        cache_ && !cache_bypass && cs.enabled && (deterministic(gr) || cs.nondeterministic);
+    const cache::Scope scope{e.route.empty() ? "none" : e.route, e.tenant, keys.context};
+    cache::Embedding embedding;
+    if (cache_ && !cache_bypass && !use_cache) e.cache = "bypass";
+    if (use_cache) {
+      if (!deterministic(gr))
+        if (auto hit = cache_->exact(keys.exact);
+            hit && reply_from_cache(*hit, ep, gr, res, e, "hit-exact", keys.exact)) {
+          account(e, res.status, t0, 0, path);
+          return;
+        }
+      if (cs.semantic && !redactor) {
+        embedding = cache_embedding(text, scratch);
+        if (auto hit = cache_->semantic(scope, embedding, cs.similarity);
+            hit && reply_from_cache(*hit, ep, gr, res, e, "hit-semantic", hit->entry.key)) {
+          account(e, res.status, t0, 0, path);
+          return;
+        }
+      }
+    }
     const auto deadline = Clock::now() + std::chrono::milliseconds(
                                              static_cast<int64_t>(cfg_.request_timeout_s * 1000));
 
@@ -266,12 +325,12 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
           detail = la.ran ? "local generation ended: " + la.out.finish_reason : "local queue full";
       } else if (std::string why; !router::validate_answer(*route, la.text, &why)) {
         detail = why;
-        if (rc.escalate.on_invalid_answer && escalation_) {
+        if (rc.escalate.on_invalid_answer && escalation) {
           d.action = router::Action::kUpstream;
           d.reason = router::Reason::kInvalidAnswer;
         }
       }
-      if (d.action == router::Action::kUpstream && !escalation_)
+      if (d.action == router::Action::kUpstream && !escalation)
         throw ApiError{503, "the local model could not answer: " + detail, "server_error", "",
                        "local_failed"};
     }
@@ -285,42 +344,54 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
               429, fmt::format("tenant '{}' has used its upstream budget of ${}", e.tenant, budget),
               "rate_limit_error", "", "budget_exceeded"};
         d.reason = router::Reason::kBudgetExhausted;
-      } else if (gr.stream && !la.ran) {
-        stream_from_upstream(res, endpoint_id, json::parse(req.body), gr.include_usage, e, t0,
-                             model_ms);
-        res.set_header("x-rightsize-route", escalation_->cfg.name);
+      } else if (gr.stream && !la.ran && !redactor) {
+        std::optional<PendingCacheWrite> write;
+        if (use_cache)
+          write = PendingCacheWrite{keys.exact,   scope,    e.intent,
+                                    e.confidence, e.reason, std::move(embedding)};
+        res.set_header("x-rightsize-route", escalation->cfg.name);
         res.set_header("x-rightsize-intent", e.intent);
         res.set_header("x-rightsize-confidence", fmt::format("{:.4f}", e.confidence));
         res.set_header("x-rightsize-reason", e.reason);
-        res.set_header("x-rightsize-cache", "none");
+        res.set_header("x-rightsize-cache", e.cache);
+        if (!e.pii.empty()) res.set_header("x-rightsize-pii", e.pii);
+        stream_from_upstream(res, endpoint_id, json::parse(req.body), gr.include_usage, e, t0,
+                             model_ms, std::move(write));
         return;
       } else {
         json up = json::parse(req.body);
         up["stream"] = false;
         up.erase("stream_options");
-        if (!escalation_->cfg.endpoints.empty() && escalation_->cfg.endpoints[0].model.empty())
+        if (!escalation->cfg.endpoints.empty() && escalation->cfg.endpoints[0].model.empty())
           up.erase("model");
+        if (redactor) redact_strings(up, *redactor);
         const auto tu = Clock::now();
         try {
-          upstream::Response r = escalation_->client->post(
+          upstream::Response r = escalation->client->post(
               ep == Endpoint::Chat ? "chat/completions" : "completions", up);
           model_ms += ms_since(tu);
           body = std::move(r.json);
+          if (redactor) {  // the values go back in only here, on this machine
+            json& choice = body.at("choices").at(0);
+            json& content =
+                ep == Endpoint::Chat ? choice.at("message").at("content") : choice.at("text");
+            if (content.is_string()) content = redactor->restore(content.get<std::string>());
+          }
           const int64_t in = body["usage"].value("prompt_tokens", int64_t{0}),
                         out = body["usage"].value("completion_tokens", int64_t{0});
-          const double cost = router::hosted_cost_usd(escalation_->cfg.prices, in, out);
+          const double cost = router::hosted_cost_usd(escalation->cfg.prices, in, out);
           e.cost_usd += cost;
           e.baseline_usd = cost;  // the same request, sent to the LLM
           e.prompt_tokens = in;
           e.completion_tokens = out;
-          e.target = escalation_->cfg.name;
+          e.target = escalation->cfg.name;
           escalated = true;
           metrics_.inc("rightsize_upstream_requests_total",
-                       {{"upstream", escalation_->cfg.name}, {"outcome", "ok"}});
+                       {{"upstream", escalation->cfg.name}, {"outcome", "ok"}});
         } catch (const Error& err) {
           model_ms += ms_since(tu);
           metrics_.inc("rightsize_upstream_requests_total",
-                       {{"upstream", escalation_->cfg.name}, {"outcome", "failed"}});
+                       {{"upstream", escalation->cfg.name}, {"outcome", "failed"}});
           detail = err.what();
           if (!answer_locally())
             throw ApiError{502, fmt::format("the upstream LLM failed: {}", err.what()),
@@ -349,22 +420,20 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
         e.baseline_usd = router::hosted_cost_usd(escalation_->cfg.prices, baseline_prompt,
                                                  la.out.completion_tokens);
     }
-    e.route = escalated ? escalation_->cfg.name : route->name;
+    e.route = escalated ? escalation->cfg.name : route->name;
     e.reason = router::reason_name(d.reason);
     e.escalated = escalated;
     e.detail = detail;
+    // Only answers that went as planned are kept: not a local answer that failed validation
+    // or stood in for a failed upstream.
+    if (use_cache && (escalated || detail.empty()))
+      cache_->store(keys.exact, scope, cached_answer(ep, body, e), std::move(embedding));
 
-    res.set_header("x-rightsize-route", e.route);
-    res.set_header("x-rightsize-intent", e.intent);
-    res.set_header("x-rightsize-confidence", fmt::format("{:.4f}", e.confidence));
-    res.set_header("x-rightsize-reason", e.reason);
-    res.set_header("x-rightsize-cache", "none");
-    res.set_header("x-rightsize-cost-usd", fmt::format("{}", e.cost_usd));
-    res.set_header("x-rightsize-baseline-usd", fmt::format("{}", e.baseline_usd));
+    set_route_headers(res, e, use_cache ? keys.exact : "");
     if (gr.stream) {
       res.set_header("Cache-Control", "no-cache");
       res.status = 200;
-      res.set_content(sse_of(ep, body, gr.include_usage), "text/event-stream");
+      res.set_content(sse_of_body(ep, body, gr.include_usage), "text/event-stream");
     } else {
       send_json(res, 200, body);
     }
@@ -402,6 +471,7 @@ void Server::account(router::LedgerEntry& e, int status, Clock::time_point t0, d
                 {"escalated", e.escalated ? "true" : "false"}});
   metrics_.observe("rightsize_router_classify_seconds", {}, e.classify_ms / 1000);
   metrics_.observe("rightsize_router_overhead_seconds", {}, e.overhead_ms / 1000);
+  if (cache_ && e.cache != "off") cache_->count(e.cache, e.route);
   if (decision_log_) decision_log_->append(e);
   count(path, policy_->config().name, status);
 }
@@ -409,8 +479,10 @@ void Server::account(router::LedgerEntry& e, int status, Clock::time_point t0, d
 // A request escalated before any local attempt, asked as a stream: the upstream's chunks are
 // passed through as they arrive. The ledger learns the cost from the usage of the final chunk
 // (requested from the upstream whatever the client asked), so x-rightsize-cost-usd is absent.
+// With `write`, the streamed text is cached once the stream completed.
 void Server::stream_from_upstream(httplib::Response& res, int endpoint_id, json up, bool usage,
-                                  router::LedgerEntry e, Clock::time_point t0, double model_ms) {
+                                  router::LedgerEntry e, Clock::time_point t0, double model_ms,
+                                  std::optional<PendingCacheWrite> write) {
   const auto ep = static_cast<Endpoint>(endpoint_id);
   const std::string path = ep == Endpoint::Chat ? "/v1/chat/completions" : "/v1/completions";
   up["stream"] = true;
@@ -418,11 +490,13 @@ void Server::stream_from_upstream(httplib::Response& res, int endpoint_id, json 
   if (escalation_->cfg.endpoints[0].model.empty()) up.erase("model");
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, ep, path, up, usage, e, t0, model_ms](size_t, httplib::DataSink& sink) mutable {
+      "text/event-stream", [this, ep, path, up, usage, e, t0, model_ms, write = std::move(write)](
+                               size_t, httplib::DataSink& sink) mutable {
         int64_t in = 0, out = 0;
         bool gone = false;
+        std::string text, finish, model;
         upstream::ChunkHandler on_chunk = [&](const json& chunk) {
+          if (write) collect_stream_chunk(ep, chunk, text, finish, model);
           if (const auto u = chunk.find("usage"); u != chunk.end() && u->is_object()) {
             in = u->value("prompt_tokens", int64_t{0});
             out = u->value("completion_tokens", int64_t{0});
@@ -462,6 +536,21 @@ void Server::stream_from_upstream(httplib::Response& res, int endpoint_id, json 
         e.completion_tokens = out;
         e.target = e.route = escalation_->cfg.name;
         e.escalated = true;
+        if (write && status == 200 && !finish.empty()) {
+          CachedAnswer a;
+          a.text = std::move(text);
+          a.finish_reason = finish;
+          a.model = model;
+          a.route = e.route;
+          a.intent = write->intent;
+          a.reason = write->reason;
+          a.confidence = write->confidence;
+          a.prompt_tokens = in;
+          a.completion_tokens = out;
+          a.baseline_usd = e.baseline_usd;
+          a.escalated = true;
+          cache_->store(write->key, write->scope, a, std::move(write->embedding));
+        }
         account(e, status, t0, model_ms + ms_since(tu), path);
         return true;
       });

@@ -128,6 +128,7 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   http_->set_write_timeout(30, 0);
   routes();
   init_router();
+  init_cache();
 }
 
 Server::~Server() = default;
@@ -180,10 +181,12 @@ void Server::routes() {
   using httplib::Response;
   http_->set_pre_routing_handler([this](const Request& req, Response& res) {
     const bool api = req.path.rfind("/v1/", 0) == 0;
-    if (api && !cfg_.api_keys.empty()) {
+    const bool admin = req.path.rfind("/admin/", 0) == 0;  // admin keys, else the API keys
+    const auto& keys = admin && !cfg_.admin_api_keys.empty() ? cfg_.admin_api_keys : cfg_.api_keys;
+    if ((api || admin) && !keys.empty()) {
       const std::string auth = req.get_header_value("Authorization");
       bool ok = false;
-      for (const auto& k : cfg_.api_keys) ok = ok || auth == "Bearer " + k;
+      for (const auto& k : keys) ok = ok || auth == "Bearer " + k;
       if (!ok) {
         send_error(
             res, {401,

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,9 @@
 #include "router/decision_log.h"
 #include "router/intent_classifier.h"
 #include "router/ledger.h"
+#include "router/pii_guard.h"
 #include "router/policy.h"
+#include "server/cache_stage.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/openai_api.h"
@@ -86,9 +89,32 @@ class Server {
   void handle_routed(const httplib::Request& req, httplib::Response& res, int endpoint,
                      GenerationRequest& gr, std::chrono::steady_clock::time_point t0);
   bool routes_request(const std::string& model) const;
+  // A cache write that waits for the end of a streamed upstream answer.
+  struct PendingCacheWrite {
+    std::string key;
+    cache::Scope scope;
+    std::string intent;
+    double confidence = 0;
+    std::string reason;
+    cache::Embedding embedding;
+  };
   void stream_from_upstream(httplib::Response& res, int endpoint, nlohmann::json upstream_body,
                             bool include_usage, router::LedgerEntry e,
-                            std::chrono::steady_clock::time_point t0, double model_ms);
+                            std::chrono::steady_clock::time_point t0, double model_ms,
+                            std::optional<PendingCacheWrite> write);
+
+  // The cache and PII stages (routing_cache.cpp).
+  void init_cache();  // the `cache` and `pii` sections, /admin/cache/*
+  // Answers from a cached entry (headers, body or SSE, ledger fields); false when the entry is
+  // not usable (unreadable, or its route no longer caches), which the caller treats as a miss.
+  bool reply_from_cache(const cache::Match& m, Endpoint ep, const GenerationRequest& gr,
+                        httplib::Response& res, router::LedgerEntry& e, const char* kind,
+                        const std::string& key);
+  // The request's vector for semantic look-ups (empty when there is none).
+  cache::Embedding cache_embedding(const std::string& text,
+                                   const router::IntentClassifier::Scratch& scratch);
+  void set_route_headers(httplib::Response& res, const router::LedgerEntry& e,
+                         const std::string& cache_key);
   // Ledger, metrics and decision log for one routed request.
   void account(router::LedgerEntry& e, int status, std::chrono::steady_clock::time_point t0,
                double model_ms, const std::string& path);
@@ -107,6 +133,17 @@ class Server {
   Upstream* escalation_ = nullptr;  // the router's upstream, or null
   router::CostLedger ledger_;
   std::unique_ptr<router::DecisionLog> decision_log_;
+  std::unique_ptr<CacheStage> cache_;
+  ServedModel* cache_embedder_ = nullptr;  // cache.embedder when it names a model
+  std::unique_ptr<router::PiiGuard> pii_;
 };
+
+// What a routed response body holds, as the cache keeps it.
+CachedAnswer cached_answer(Endpoint ep, const nlohmann::json& body, const router::LedgerEntry& e);
+// Appends a streamed chunk's text to `text`; records its finish reason and model.
+void collect_stream_chunk(Endpoint ep, const nlohmann::json& chunk, std::string& text,
+                          std::string& finish, std::string& model);
+// Every string value of `j` (not the keys) with its personal data replaced by placeholders.
+void redact_strings(nlohmann::json& j, router::PiiRedactor& redactor);
 
 }  // namespace rs::server

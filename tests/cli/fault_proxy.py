@@ -9,6 +9,8 @@ Forwards every request to the target and relays the answer, except while a fault
     mode "delay":     wait S seconds, then forward (a slow upstream; a timeout when S is long)
   for the next N proxied requests (count -1: until cleared with mode "none").
 GET /__stats answers {"forwarded": n, "faults": n, "requests": n} (requests: all proxied ones).
+GET /__received answers the bodies of every proxied POST, as text, in order (what the "large
+model" was sent: the PII tests look for clear-text values in them).
 Usage: fault_proxy.py TARGET_URL PORT_FILE  (binds a free loopback port, writes it to PORT_FILE)
 """
 import json
@@ -23,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 TARGET = sys.argv[1].rstrip("/")
 lock = threading.Lock()
 state = {"mode": "none", "count": 0, "seconds": 0.0, "forwarded": 0, "faults": 0, "requests": 0}
+received = []
 
 
 def take_fault():
@@ -57,6 +60,10 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 self.reply(200, {k: state[k] for k in ("forwarded", "faults", "requests")})
             return
+        if self.path == "/__received":
+            with lock:
+                self.reply(200, list(received))
+            return
         self.forward(b"")
 
     def do_POST(self):
@@ -69,6 +76,8 @@ class Handler(BaseHTTPRequestHandler):
                 state["seconds"] = float(cmd.get("seconds", 0))
             self.reply(200, {"ok": True})
             return
+        with lock:
+            received.append(body.decode("utf-8", "replace"))
         mode, seconds = take_fault()
         if mode == "status500":
             self.reply(500, {"error": {"message": "injected failure", "type": "server_error"}})

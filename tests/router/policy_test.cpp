@@ -24,8 +24,17 @@ RouterConfig config() {
   c.upstream = "llm";
   c.escalate.min_confidence = 0.5;
   c.escalate.max_prompt_tokens = 100;
-  Route spam{"spam", {"spam_check"}, "small:spam", "Message: {text}\nLabel:", "", {"spam", "ham"}};
-  Route faq{"faq", {"hours", "address"}, "small", "", "Be brief.", {}};
+  Route spam;
+  spam.name = "spam";
+  spam.intents = {"spam_check"};
+  spam.model = "small:spam";
+  spam.prompt_template = "Message: {text}\nLabel:";
+  spam.labels = {"spam", "ham"};
+  Route faq;
+  faq.name = "faq";
+  faq.intents = {"hours", "address"};
+  faq.model = "small";
+  faq.system_prompt = "Be brief.";
   c.routes = {spam, faq};
   return c;
 }
