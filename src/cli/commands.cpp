@@ -22,6 +22,7 @@ void register_commands(CLI::App& app) {
   register_lora(app);
   register_train_router(app);
   register_classify(app);
+  register_cache_eval(app);
 }
 
 int exit_code() { return g_exit_code; }

@@ -22,6 +22,7 @@ void register_finetune(CLI::App& app);
 void register_lora(CLI::App& app);
 void register_train_router(CLI::App& app);
 void register_classify(CLI::App& app);
+void register_cache_eval(CLI::App& app);
 
 // Exit code chosen by the subcommand that ran (0 unless it set another).
 int exit_code();

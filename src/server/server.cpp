@@ -126,6 +126,9 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   http_->set_payload_max_length(static_cast<size_t>(cfg_.max_body_bytes));
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
+  // Without it, a response written as headers + body waits for the client's delayed ACK of
+  // the first segment (Nagle): ~40 ms added to every keep-alive request.
+  http_->set_tcp_nodelay(true);
   routes();
   init_router();
   init_cache();

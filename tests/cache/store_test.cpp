@@ -16,6 +16,7 @@
 #include "cache/memory_store.h"
 #include "cache/open_store.h"
 #include "cache/redis_store.h"
+#include "cache/semantic_index.h"
 #include "cache/sqlite_store.h"
 #include "core/error.h"
 
@@ -226,6 +227,30 @@ TEST(SqliteStore, RejectsFilesThatAreNotCaches) {
     EXPECT_NE(std::string(e.what()).find("garbage.db"), std::string::npos) << e.what();
   }
   EXPECT_THROW(SqliteStore("/nonexistent-folder/x/cache.db", {}), rs::Error);
+}
+
+TEST(SemanticIndex, FindsTheBestAfterRemovalsAndCompaction) {
+  SemanticIndex idx;
+  for (uint32_t i = 0; i < 100; ++i)  // entry i: features {i, i+1}
+    idx.add(fmt::format("k{}", i), kA, vec({i, i + 1}, {1, 1}), 0);
+  idx.add("other-tenant", kB, vec({5, 6}, {1, 1}), 0);
+  auto best = idx.search(kA, vec({5, 6}, {1, 1}), 0.4f, 0, 1);
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_EQ(best[0].first, "k5");
+  EXPECT_NEAR(best[0].second, 1.0f, 1e-5);
+  EXPECT_EQ(idx.search(kA, vec({5, 6}, {1, 1}), 0.4f, 0).size(), 3u);  // k4, k5, k6 share one
+  for (uint32_t i = 0; i < 80; ++i)
+    if (i != 70) idx.remove(fmt::format("k{}", i));  // compacts on the way
+  EXPECT_EQ(idx.size(), 22u);
+  EXPECT_TRUE(idx.search(kA, vec({5, 6}, {1, 1}), 0.4f, 0).empty());
+  best = idx.search(kA, vec({70, 71}, {1, 1}), 0.9f, 0);
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_EQ(best[0].first, "k70");
+  idx.add("k70", kA, vec({200}, {1}), 0);  // replacing moves it
+  EXPECT_TRUE(idx.search(kA, vec({70, 71}, {1, 1}), 0.9f, 0).empty());
+  EXPECT_EQ(idx.search(kA, vec({200}, {1}), 0.9f, 0).at(0).first, "k70");
+  EXPECT_EQ(idx.search(kB, vec({5, 6}, {1, 1}), 0.9f, 0).at(0).first, "other-tenant");
+  EXPECT_TRUE(idx.search(kA, vec({99, 100}, {1, 1}), 0.9f, 0, 0).empty());  // limit 0
 }
 
 TEST(Embedding, NormalisesEncodesAndCompares) {
