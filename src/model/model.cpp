@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/ops.h"
 #include "kernels/quant.h"
 #include "model/lora.h"
@@ -222,42 +223,41 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
   const float scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
   const bool swa = hp.layer_uses_swa(layer);
   float* attn_out = scratch(kAttnOut, n * hp.n_head * hp.head_dim_v);
+  // One job per (key/value head, token), head-major: the query heads of a group share their
+  // keys and values, and contiguous runs of jobs (one per thread) mix early and late positions
+  // alike, so causal attention's growing cost splits evenly between threads.
   auto work = [&](int64_t begin, int64_t end, int) {
-    float* scores = scratch(kScores, max_total);  // this worker's own buffer
+    float* scores = scratch(kScores, group * max_total);  // this worker's own buffer
     for (int64_t job = begin; job < end; ++job) {
-      const int64_t t = job / hp.n_head, hd = job % hp.n_head, g = hd / group;
+      const int64_t g = job / n, t = job % n;
       const SeqBatch& sb = seqs[seq_of[t]];
       const KVCache& cache = *sb.cache;
       const int64_t n_total = cache.n_past() + static_cast<int64_t>(sb.tokens.size());
       const int64_t p = pos_of[t];
-      const float* qv = q + t * nq + hd * hp.head_dim;
-      for (int64_t j = 0; j < n_total; ++j) {
-        const bool visible = (!hp.causal || j <= p) && (!swa || p - j < hp.sliding_window);
-        if (!visible) {
-          scores[j] = -std::numeric_limits<float>::infinity();
-          continue;
-        }
-        const float* kv = cache.k(layer, j) + g * hp.head_dim;
-        float s = 0;
-        for (int64_t d = 0; d < hp.head_dim; ++d) s += qv[d] * kv[d];
-        s *= scale;
-        if (hp.attn_softcap > 0) s = hp.attn_softcap * std::tanh(s / hp.attn_softcap);
-        scores[j] = s;
-      }
-      kernels::softmax(scores, n_total);
-      float* o = attn_out + (t * hp.n_head + hd) * hp.head_dim_v;
-      std::fill(o, o + hp.head_dim_v, 0.0f);
-      for (int64_t j = 0; j < n_total; ++j) {
-        if (scores[j] == 0) continue;
-        const float* vv = cache.v(layer, j) + g * hp.head_dim_v;
-        for (int64_t d = 0; d < hp.head_dim_v; ++d) o[d] += scores[j] * vv[d];
-      }
+      kernels::AttendArgs a;
+      a.q = q + t * nq + g * group * hp.head_dim;
+      a.q_stride = hp.head_dim;
+      a.n_q = static_cast<int>(group);
+      a.k = cache.k(layer, 0) + g * hp.head_dim;
+      a.k_stride = cache.k(layer, 1) - cache.k(layer, 0);
+      a.v = cache.v(layer, 0) + g * hp.head_dim_v;
+      a.v_stride = cache.v(layer, 1) - cache.v(layer, 0);
+      a.j0 = swa ? std::max<int64_t>(0, p - hp.sliding_window + 1) : 0;
+      a.j1 = hp.causal ? p + 1 : n_total;
+      a.head_dim = hp.head_dim;
+      a.head_dim_v = hp.head_dim_v;
+      a.scale = scale;
+      a.softcap = hp.attn_softcap;
+      a.out = attn_out + (t * hp.n_head + g * group) * hp.head_dim_v;
+      a.o_stride = hp.head_dim_v;
+      a.scores = scores;
+      kernels::attend(a);
     }
   };
   if (pool)
-    pool->parallel_for(n * hp.n_head, work);
+    pool->parallel_for(n * hp.n_head_kv, work);
   else
-    work(0, n * hp.n_head, 0);
+    work(0, n * hp.n_head_kv, 0);
   kernels::matmul(L.wo, attn_out, n, out, L.bo.empty() ? nullptr : L.bo.data(), pool);
   lora_update(seqs, layer, lora::Target::O, attn_out, out, pool);
 }

@@ -1,0 +1,128 @@
+// kernels/attention.h. The AVX2 variant is compiled for AVX2+FMA by a function attribute (the
+// rest of this file, and the binary, stay baseline x86-64) and chosen at run time.
+#include "kernels/attention.h"
+
+#include <cmath>
+
+#include "kernels/cpu_features.h"
+#include "kernels/ops.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace rs::kernels {
+namespace {
+
+float finish_score(float s, const AttendArgs& a) {
+  s *= a.scale;
+  if (a.softcap > 0) s = a.softcap * std::tanh(s / a.softcap);
+  return s;
+}
+
+}  // namespace
+
+void attend_scalar(const AttendArgs& a) {
+  const int64_t nk = a.j1 - a.j0;
+  for (int h = 0; h < a.n_q; ++h) {
+    const float* q = a.q + h * a.q_stride;
+    float* s = a.scores + h * nk;
+    for (int64_t j = 0; j < nk; ++j) {
+      const float* k = a.k + (a.j0 + j) * a.k_stride;
+      float acc[8] = {};
+      int64_t d = 0;
+      for (; d + 8 <= a.head_dim; d += 8)
+        for (int l = 0; l < 8; ++l) acc[l] += q[d + l] * k[d + l];
+      float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      for (; d < a.head_dim; ++d) sum += q[d] * k[d];
+      s[j] = finish_score(sum, a);
+    }
+    softmax(s, nk);
+    float* o = a.out + h * a.o_stride;
+    for (int64_t d = 0; d < a.head_dim_v; ++d) o[d] = 0;
+    for (int64_t j = 0; j < nk; ++j) {
+      const float w = s[j];
+      if (w == 0) continue;
+      const float* v = a.v + (a.j0 + j) * a.v_stride;
+      for (int64_t d = 0; d < a.head_dim_v; ++d) o[d] += w * v[d];
+    }
+  }
+}
+
+#if defined(__x86_64__)
+namespace {
+
+__attribute__((target("avx2,fma"))) float hsum(__m256 x) {
+  const __m128 lo = _mm256_castps256_ps128(x), hi = _mm256_extractf128_ps(x, 1);
+  __m128 s = _mm_add_ps(lo, hi);
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) void attend_avx2(const AttendArgs& a) {
+  const int64_t nk = a.j1 - a.j0;
+  const int64_t dv8 = a.head_dim_v / 8 * 8;
+  for (int h = 0; h < a.n_q; ++h) {
+    const float* q = a.q + h * a.q_stride;
+    float* s = a.scores + h * nk;
+    for (int64_t j = 0; j < nk; ++j) {
+      const float* k = a.k + (a.j0 + j) * a.k_stride;
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+      int64_t d = 0;
+      for (; d + 16 <= a.head_dim; d += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(k + d + 8), acc1);
+      }
+      for (; d + 8 <= a.head_dim; d += 8)
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), acc0);
+      float sum = hsum(_mm256_add_ps(acc0, acc1));
+      for (; d < a.head_dim; ++d) sum += q[d] * k[d];
+      s[j] = finish_score(sum, a);
+    }
+    softmax(s, nk);
+    // out_h = sum_j p_j v_j, 32 output values at a time in registers.
+    float* o = a.out + h * a.o_stride;
+    int64_t d = 0;
+    for (; d + 32 <= dv8; d += 32) {
+      __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+      for (int64_t j = 0; j < nk; ++j) {
+        const __m256 w = _mm256_set1_ps(s[j]);
+        const float* v = a.v + (a.j0 + j) * a.v_stride + d;
+        o0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), o0);
+        o1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8), o1);
+        o2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), o2);
+        o3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), o3);
+      }
+      _mm256_storeu_ps(o + d, o0);
+      _mm256_storeu_ps(o + d + 8, o1);
+      _mm256_storeu_ps(o + d + 16, o2);
+      _mm256_storeu_ps(o + d + 24, o3);
+    }
+    for (; d < dv8; d += 8) {
+      __m256 o0 = _mm256_setzero_ps();
+      for (int64_t j = 0; j < nk; ++j)
+        o0 = _mm256_fmadd_ps(_mm256_set1_ps(s[j]),
+                             _mm256_loadu_ps(a.v + (a.j0 + j) * a.v_stride + d), o0);
+      _mm256_storeu_ps(o + d, o0);
+    }
+    for (; d < a.head_dim_v; ++d) {
+      float acc = 0;
+      for (int64_t j = 0; j < nk; ++j) acc += s[j] * a.v[(a.j0 + j) * a.v_stride + d];
+      o[d] = acc;
+    }
+  }
+}
+
+}  // namespace
+#endif
+
+void attend(const AttendArgs& a) {
+#if defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2_fma_f16c();
+  if (avx2) return attend_avx2(a);
+#endif
+  attend_scalar(a);
+}
+
+}  // namespace rs::kernels
