@@ -38,7 +38,7 @@ namespace rs::kernels::gemm {
 //   Q8_0: q8 holds n_tokens rows of n_in int8 values (row t at q8 + t * n_in; 32-value blocks
 //         back to back, no interleaved scales); d holds the block scales transposed, d[b * ld_d +
 //         t] (the fp16 scale widened to float), with ld_d >= n_tokens + 8 so a kernel may load 8
-//         consecutive scales from any t.
+//         consecutive scales from any t; bsum[b * ld_d + t] is the block's sum of int8 values.
 //   Q8_K: q8k holds n_tokens rows of n_in / 256 BlockQ8K (row t at q8k + t * (n_in / 256)).
 //   F32:  x holds n_tokens rows of n_in floats.
 struct Acts {
@@ -46,6 +46,7 @@ struct Acts {
   int64_t n_tokens = 0, n_in = 0;
   const int8_t* q8 = nullptr;
   const float* d = nullptr;
+  const int32_t* bsum = nullptr;
   int64_t ld_d = 0;
   const BlockQ8K* q8k = nullptr;
   const float* x = nullptr;

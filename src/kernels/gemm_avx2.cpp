@@ -48,7 +48,7 @@ uint16_t quant_block(const float* x, int8_t* q) {
 
 // Tile shapes for 16 vector registers (on Zen 5, 4x4 and 2x4 tiles were no faster than 4x2).
 GemmFn gemm_for(DType t) {
-  return kernel_for<4, 2, 2, 2, 2, 4>(t);
+  return kernel_for<4, 2, 2, 2, 2, 4, 4>(t);
 }
 
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {

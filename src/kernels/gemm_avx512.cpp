@@ -17,7 +17,7 @@ namespace {
 
 // Tile shapes for 32 vector registers (on Zen 5, 4x4 beat 4x6, 6x4 and 8x2).
 GemmFn gemm_for(DType t) {
-  return kernel_for<4, 4, 4, 2, 4, 4>(t);
+  return kernel_for<4, 4, 4, 2, 4, 4, 8>(t);
 }
 
 }  // namespace rs::kernels::gemm::avx512

@@ -87,7 +87,7 @@ GemmFn gemm_for(DType t, Isa isa) {
 }
 
 int row_tile(Isa isa) {
-  return isa == Isa::Scalar ? 1 : 8;
+  return isa == Isa::Scalar ? 1 : isa == Isa::Avx512 ? 16 : 8;  // Q4_0Lane16Tile's 16 rows
 }
 
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {
@@ -119,6 +119,7 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
   a.n_in = w.n_in;
   thread_local std::vector<int8_t> q8_buf;
   thread_local std::vector<float> d_buf;
+  thread_local std::vector<int32_t> bsum_buf;
   thread_local std::vector<BlockQ8K> q8k_buf;
   std::function<void(int64_t, int64_t, int)> quantize;
   size_t act_bytes_per_token = static_cast<size_t>(w.n_in) * sizeof(float);
@@ -130,13 +131,24 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
         q8_buf.resize(static_cast<size_t>(n_tokens * w.n_in));
       if (d_buf.size() < static_cast<size_t>(nb * a.ld_d))
         d_buf.resize(static_cast<size_t>(nb * a.ld_d));
+      if (bsum_buf.size() < static_cast<size_t>(nb * a.ld_d))
+        bsum_buf.resize(static_cast<size_t>(nb * a.ld_d));
       int8_t* q = q8_buf.data();  // pointers, not the thread_locals: pool threads write here too
       float* d = d_buf.data();
+      int32_t* bsum = bsum_buf.data();
       a.q8 = q;
       a.d = d;
-      quantize = [&, q, d](int64_t b, int64_t e, int) {
-        for (int64_t t = b; t < e; ++t)
-          gemm::pack_q8_0(x + t * w.n_in, w.n_in, q + t * w.n_in, d + t, a.ld_d);
+      a.bsum = bsum;
+      quantize = [&, q, d, bsum, nb](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; ++t) {
+          int8_t* qt = q + t * w.n_in;
+          gemm::pack_q8_0(x + t * w.n_in, w.n_in, qt, d + t, a.ld_d);
+          for (int64_t k = 0; k < nb; ++k) {  // block sums, for kernels that offset weights
+            int32_t sum = 0;
+            for (int i = 0; i < 32; ++i) sum += qt[32 * k + i];
+            bsum[k * a.ld_d + t] = sum;
+          }
+        }
       };
       act_bytes_per_token = static_cast<size_t>(w.n_in) + static_cast<size_t>(nb) * sizeof(float);
       break;
