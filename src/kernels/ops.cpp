@@ -1,5 +1,7 @@
 #include "kernels/ops.h"
 
+#include "core/error.h"
+
 #include <cmath>
 #include <limits>
 
@@ -42,7 +44,9 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
+float silu(float x) {
+  return x / (1.0f + std::exp(-x));
+}
 
 float gelu_tanh(float x) {
   constexpr float kSqrt2OverPi = 0.79788456080286535588f;
@@ -54,18 +58,34 @@ void softcap(float* y, int64_t n, float cap) {
   for (int64_t i = 0; i < n; ++i) y[i] = cap * std::tanh(y[i] / cap);
 }
 
-void rope(float* x, int n_rot, int64_t pos, float base, const float* freq_factors, RopeStyle style) {
+void rope_table(int n_rot, int64_t pos, float base, const float* freq_factors, float* cs) {
   const int half = n_rot / 2;
   for (int i = 0; i < half; ++i) {
     double theta = static_cast<double>(pos) * std::pow(static_cast<double>(base), -2.0 * i / n_rot);
     if (freq_factors) theta /= freq_factors[i];
-    const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+    cs[i] = static_cast<float>(std::cos(theta));
+    cs[half + i] = static_cast<float>(std::sin(theta));
+  }
+}
+
+void rope_apply(float* x, int n_rot, const float* cs, RopeStyle style) {
+  const int half = n_rot / 2;
+  for (int i = 0; i < half; ++i) {
+    const float c = cs[i], s = cs[half + i];
     const int a = style == RopeStyle::Interleaved ? 2 * i : i;
     const int b = style == RopeStyle::Interleaved ? 2 * i + 1 : i + half;
     const float x0 = x[a], x1 = x[b];
     x[a] = x0 * c - x1 * s;
     x[b] = x0 * s + x1 * c;
   }
+}
+
+void rope(float* x, int n_rot, int64_t pos, float base, const float* freq_factors,
+          RopeStyle style) {
+  float cs[1024];
+  RS_CHECK(n_rot <= 1024, "rope: {} rotated dims is more than 1024", n_rot);
+  rope_table(n_rot, pos, base, freq_factors, cs);
+  rope_apply(x, n_rot, cs, style);
 }
 
 }  // namespace rs::kernels

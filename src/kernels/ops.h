@@ -30,4 +30,10 @@ enum class RopeStyle {
 // the rest are unchanged.
 void rope(float* x, int n_rot, int64_t pos, float base, const float* freq_factors, RopeStyle style);
 
+// The same rotation in two steps, so that the heads of one position share one table:
+// rope_table writes cos θ_i and sin θ_i (i < n_rot / 2) into cs[n_rot] (cos first, then sin);
+// rope_apply rotates x with it. rope(x, ...) == rope_apply(x, rope_table(...)) bit for bit.
+void rope_table(int n_rot, int64_t pos, float base, const float* freq_factors, float* cs);
+void rope_apply(float* x, int n_rot, const float* cs, RopeStyle style);
+
 }  // namespace rs::kernels

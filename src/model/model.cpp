@@ -200,15 +200,18 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
   }
 
   const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
+  thread_local std::vector<float> rope_cs;
   for (int64_t t = 0; t < n; ++t) {
     const int64_t p = pos_of[t];
-    if (hp.n_rot > 0) {
+    if (hp.n_rot > 0) {  // one cos/sin table per position, shared by all heads
+      rope_cs.resize(static_cast<size_t>(hp.n_rot));
+      kernels::rope_table(static_cast<int>(hp.n_rot), p, hp.rope_base, freqs, rope_cs.data());
       for (int64_t hd = 0; hd < hp.n_head; ++hd)
-        kernels::rope(q + t * nq + hd * hp.head_dim, hp.n_rot, p, hp.rope_base, freqs,
-                      hp.rope_style);
+        kernels::rope_apply(q + t * nq + hd * hp.head_dim, static_cast<int>(hp.n_rot),
+                            rope_cs.data(), hp.rope_style);
       for (int64_t hd = 0; hd < hp.n_head_kv; ++hd)
-        kernels::rope(k + t * nkv + hd * hp.head_dim, hp.n_rot, p, hp.rope_base, freqs,
-                      hp.rope_style);
+        kernels::rope_apply(k + t * nkv + hd * hp.head_dim, static_cast<int>(hp.n_rot),
+                            rope_cs.data(), hp.rope_style);
     }
     KVCache& cache = *seqs[seq_of[t]].cache;
     std::copy(k + t * nkv, k + (t + 1) * nkv, cache.k(layer, p));
