@@ -399,6 +399,26 @@ PY
   stop_server
 fi
 
+# --- semantic look-ups with a served embedding model (cache.embedder) instead of the router's vector
+write_config "$TMP/emb.yaml" "cache:
+  backend: memory
+  similarity: 0.5
+  embedder: emb"
+sed -i "s#^models:#models:\n  - name: emb\n    path: $SHARED/oracle/models/bert-f32.gguf#" "$TMP/emb.yaml"
+start_server "$TMP/emb.log" --config "$TMP/emb.yaml" || exit 1
+python3 - "$URL" "$TMP" <<'PY' && ok "semantic hits with cache.embedder (a bert model)" || bad "semantic hits with cache.embedder"
+import sys; sys.path.insert(0, sys.argv[2]); from client import *
+url = sys.argv[1]
+q = queries(sys.argv[2])
+text = q["oos"][3]
+c, h, b = chat(url, text)
+c2, h2, b2 = chat(url, text + " please")
+print(h.get("x-rightsize-cache"), h2.get("x-rightsize-cache"), h2.get("x-rightsize-cache-similarity"))
+assert h.get("x-rightsize-cache") == "miss" and h2.get("x-rightsize-cache") == "hit-semantic"
+assert content(b2) == content(b)
+PY
+stop_server
+
 # --- configuration errors are clear: exit 1 and a last line that says what to fix
 # serve_error NAME CONFIG PATTERN
 serve_error() {
