@@ -6,6 +6,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/ops.h"
+#include "kernels/vec_math.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -80,7 +81,7 @@ __attribute__((target("avx2,fma"))) void attend_avx2(const AttendArgs& a) {
       for (; d < a.head_dim; ++d) sum += q[d] * k[d];
       s[j] = finish_score(sum, a);
     }
-    softmax(s, nk);
+    softmax_fast(s, nk);
     // out_h = sum_j p_j v_j, 32 output values at a time in registers.
     float* o = a.out + h * a.o_stride;
     int64_t d = 0;

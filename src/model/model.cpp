@@ -8,6 +8,7 @@
 #include "kernels/attention.h"
 #include "kernels/ops.h"
 #include "kernels/quant.h"
+#include "kernels/vec_math.h"
 #include "model/lora.h"
 
 namespace rs {
@@ -303,8 +304,18 @@ void Model::ffn(const LayerWeights& L, int64_t layer, const float* h,
           std::copy(both + t * 2 * n_ff + n_ff, both + (t + 1) * 2 * n_ff, act + t * n_ff);
         }
       }
-      for (int64_t i = 0; i < n * n_ff; ++i)
-        act[i] *= silu ? kernels::silu(gate[i]) : kernels::gelu_tanh(gate[i]);
+      // Element-wise, one exp per value: worth splitting between threads for batches.
+      auto activate = [&](int64_t b, int64_t e, int) {
+        if (silu) {
+          kernels::silu_mul(act + b * n_ff, gate + b * n_ff, (e - b) * n_ff);
+          return;
+        }
+        for (int64_t i = b * n_ff; i < e * n_ff; ++i) act[i] *= kernels::gelu_tanh(gate[i]);
+      };
+      if (pool && n >= 4)
+        pool->parallel_for(n, activate);
+      else
+        activate(0, n, 0);
       break;
     }
   }
