@@ -309,11 +309,27 @@ int32_t Sampler::sample(std::span<const float> logits) {
     if (id >= 0 && id < n_vocab_) work_[id] += bias;
   }
   apply_penalties();
+  const bool greedy = !(params_.temperature > 0.0f);
+  if (greedy && allowed_.empty() && !params_.logprobs && params_.top_logprobs <= 0) {
+    // The common case, without the candidate list: the same choice (NaN never wins, the lowest
+    // id wins ties, the first +inf wins) in one pass over the vocabulary.
+    int32_t best_id = 0;
+    float best = kNegInf;
+    for (int32_t id = 0; id < n_vocab_; ++id)
+      if (work_[id] > best) {
+        best = work_[id];
+        best_id = id;
+      }
+    top_.clear();
+    chosen_logprob_ = std::numeric_limits<float>::quiet_NaN();
+    final_.clear();
+    final_.push_back({best_id, 1.0f});
+    return best_id;
+  }
   build_candidates();
   compute_logprob_table();
 
   final_.clear();
-  const bool greedy = !(params_.temperature > 0.0f);
   const int32_t chosen = greedy ? pick_greedy() : pick_random();
   if (final_.empty()) final_.push_back({chosen, 1.0f});  // greedy, or nothing had weight
   if (params_.logprobs) chosen_logprob_ = logprob_of(work_[chosen]);
