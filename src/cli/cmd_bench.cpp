@@ -59,7 +59,7 @@ nlohmann::json stat_or_null(const BenchStats& s, bool sd) {
 void register_bench(CLI::App& app) {
   struct Opts {
     std::string model;
-    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5;
+    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, sequences = 1;
     bool json = false, no_bandwidth = false, bandwidth_only = false;
     int bandwidth_mib = 1024;
   };
@@ -84,6 +84,10 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "Tokens for the tg test (0: skip)")
       ->capture_default_str();
+  cmd->add_option("-s,--sequences", o->sequences,
+                  "tg: decode this many sequences together (batched, as the server's scheduler "
+                  "does); tokens/s counts all of them")
+      ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   cmd->add_option("-r,--repetitions", o->reps, "Timed repetitions of each test")
       ->capture_default_str();
@@ -92,13 +96,15 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--bandwidth-only", o->bandwidth_only, "Only measure the memory bandwidth");
   cmd->add_option("--bandwidth-mib", o->bandwidth_mib, "Buffer size of the bandwidth probe, MiB")
       ->capture_default_str();
-  cmd->add_option("--server", srv->url, "Benchmark a running OpenAI-compatible server at this URL instead");
+  cmd->add_option("--server", srv->url,
+                  "Benchmark a running OpenAI-compatible server at this URL instead");
   cmd->add_option("--model-name", srv->model, "With --server: the model to request");
   cmd->add_option("--api-key", srv->api_key, "With --server: bearer key");
   cmd->add_option("--concurrency", srv->concurrency, "With --server: concurrent streams per level")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--requests-per-stream", srv->requests_per_stream, "With --server: requests per stream")
+  cmd->add_option("--requests-per-stream", srv->requests_per_stream,
+                  "With --server: requests per stream")
       ->capture_default_str();
   cmd->add_option("--prompt-tokens", srv->prompt_tokens, "With --server: prompt length in tokens")
       ->capture_default_str();
@@ -163,6 +169,9 @@ void register_bench(CLI::App& app) {
     bo.n_prompt = o->n_prompt;
     bo.n_gen = o->n_gen;
     bo.reps = o->reps;
+    RS_CHECK(o->sequences >= 1 && o->sequences <= 256, "--sequences must be in [1, 256] (got {})",
+             o->sequences);
+    bo.sequences = o->sequences;
     const BenchResult r =
         run_bench(*model, pool, bo, [](const std::string& test, int rep, int reps) {
           if (isatty(fileno(stderr)))
@@ -173,7 +182,8 @@ void register_bench(CLI::App& app) {
 
     const uint64_t bytes_per_token = decode_bytes_per_token(*model);
     const double roofline = bw ? bw->gb_per_s * 1e9 / static_cast<double>(bytes_per_token) : 0;
-    const double fraction = bw && !r.tg.empty() ? r.tg.mean() / roofline : 0;
+    // Weights are read once per step: with S sequences a step makes S tokens.
+    const double fraction = bw && !r.tg.empty() ? r.tg.mean() / o->sequences / roofline : 0;
     if (o->json) {
       nlohmann::json j;
       j["model"] = o->model;
@@ -186,6 +196,7 @@ void register_bench(CLI::App& app) {
       j["reps"] = o->reps;
       j["n_prompt"] = o->n_prompt;
       j["n_gen"] = o->n_gen;
+      j["sequences"] = o->sequences;
       j["pp_tokens_per_s"] = stat_or_null(r.pp, false);
       j["pp_tokens_per_s_sd"] = stat_or_null(r.pp, true);
       j["pp_samples"] = r.pp.tokens_per_s;
@@ -210,7 +221,10 @@ void register_bench(CLI::App& app) {
                  test, fmt::format("{:.2f} ± {:.2f}", s.mean(), s.sd()));
     };
     if (!r.pp.empty()) row("pp" + std::to_string(o->n_prompt), r.pp);
-    if (!r.tg.empty()) row("tg" + std::to_string(o->n_gen), r.tg);
+    if (!r.tg.empty())
+      row("tg" + std::to_string(o->n_gen) +
+              (o->sequences > 1 ? "x" + std::to_string(o->sequences) : std::string()),
+          r.tg);
     if (bw) {
       fmt::print(
           "\nmemory bandwidth: {:.1f} GB/s ({} thread{}, read-only, best of {} passes over {} "

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <random>
 
@@ -60,7 +61,7 @@ BenchResult run_bench(const Model& model, ThreadPool& pool, const BenchOptions& 
       if (rep > 0) result.pp.tokens_per_s.push_back(opts.n_prompt / s);
     }
   }
-  if (opts.n_gen > 0) {
+  if (opts.n_gen > 0 && opts.sequences <= 1) {
     const std::string test = "tg" + std::to_string(opts.n_gen);
     for (int rep = 0; rep <= opts.reps; ++rep) {
       if (on_step) on_step(test, rep, opts.reps);
@@ -74,6 +75,31 @@ BenchResult run_bench(const Model& model, ThreadPool& pool, const BenchOptions& 
       }
       const double s = seconds_since(t0);
       if (rep > 0) result.tg.tokens_per_s.push_back(n / s);
+    }
+  } else if (opts.n_gen > 0) {
+    // Batched decoding as the server's scheduler runs it: every step is one forward pass with
+    // one new token for each of the sequences (each its own KV cache); tokens/s counts them all.
+    const std::string test =
+        "tg" + std::to_string(opts.n_gen) + "x" + std::to_string(opts.sequences);
+    std::vector<std::unique_ptr<KVCache>> caches;
+    for (int q = 0; q < opts.sequences; ++q)
+      caches.push_back(std::make_unique<KVCache>(model.hparams(), std::max(1, opts.n_gen)));
+    std::vector<int32_t> ids(static_cast<size_t>(opts.sequences));
+    std::vector<SeqBatch> batch(static_cast<size_t>(opts.sequences));
+    for (int rep = 0; rep <= opts.reps; ++rep) {
+      if (on_step) on_step(test, rep, opts.reps);
+      const int n = rep == 0 ? 1 : opts.n_gen;
+      for (auto& c : caches) c->clear();
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < n; ++i) {
+        for (size_t q = 0; q < ids.size(); ++q) {
+          ids[q] = any_id(rng);
+          batch[q] = {{&ids[q], 1}, caches[q].get(), SeqBatch::Logits::Last, nullptr};
+        }
+        model.forward_batch(batch, &pool, logits);
+      }
+      const double s = seconds_since(t0);
+      if (rep > 0) result.tg.tokens_per_s.push_back(static_cast<double>(n) * opts.sequences / s);
     }
   }
   return result;

@@ -18,6 +18,7 @@ class ThreadPool;
 struct BenchOptions {
   int n_prompt = 512;  // 0: skip the pp test
   int n_gen = 128;     // 0: skip the tg test
+  int sequences = 1;   // tg: sequences decoded together, one token each per forward pass
   int reps = 5;
   uint64_t seed = 1234;  // token ids
 };
