@@ -149,6 +149,19 @@ void SqliteStore::erase_locked(const std::string& key) {
   semantic_.remove(key);
 }
 
+void SqliteStore::erase_all_locked(const std::vector<std::string>& keys) {
+  exec("BEGIN");  // one transaction for the lot
+  try {
+    for (const auto& k : keys) erase_locked(k);
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    recount_locked();
+    throw;
+  }
+  recount_locked();
+}
+
 std::optional<Entry> SqliteStore::get_locked(const std::string& key, int64_t now_ms) {
   Entry e;
   int64_t used = 0;
@@ -242,16 +255,8 @@ void SqliteStore::evict_locked() {
     sqlite3_bind_int64(oldest_, 1, n);
     while (sqlite3_step(oldest_) == SQLITE_ROW) keys.push_back(column(oldest_, 0));
   }
-  exec("BEGIN");
-  try {
-    for (const auto& k : keys) erase_locked(k);
-    exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  erase_all_locked(keys);
   evictions_ += static_cast<int64_t>(keys.size());
-  recount_locked();
 }
 
 int64_t SqliteStore::invalidate(const Selector& sel) {
@@ -272,15 +277,7 @@ int64_t SqliteStore::invalidate(const Selector& sel) {
   std::vector<std::string> keys;
   while (sqlite3_step(s) == SQLITE_ROW) keys.push_back(column(s, 0));
   sqlite3_finalize(s);
-  exec("BEGIN");
-  try {
-    for (const auto& k : keys) erase_locked(k);
-    exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
-  recount_locked();
+  erase_all_locked(keys);
   return static_cast<int64_t>(keys.size());
 }
 

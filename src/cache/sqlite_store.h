@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "cache/semantic_index.h"
 #include "cache/store.h"
@@ -38,6 +39,7 @@ class SqliteStore final : public Store {
   sqlite3_stmt* prepare(const char* sql);
   std::optional<Entry> get_locked(const std::string& key, int64_t now_ms);
   void erase_locked(const std::string& key);
+  void erase_all_locked(const std::vector<std::string>& keys);  // in one transaction, recounts
   void evict_locked();
   void recount_locked();
   [[noreturn]] void fail(const char* what);

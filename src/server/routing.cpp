@@ -128,14 +128,10 @@ void Server::init_router() {
                      "Time of a routed request outside model and upstream calls", kOverheadBuckets);
   http_->Get("/v1/ledger", [this](const httplib::Request&, httplib::Response& res) {
     auto to_json = [](const router::LedgerTotals& t) {
-      return json{{"requests", t.requests},
-                  {"local", t.local},
-                  {"escalated", t.escalated},
-                  {"cached", t.cached},
-                  {"prompt_tokens", t.prompt_tokens},
-                  {"completion_tokens", t.completion_tokens},
-                  {"cost_usd", t.cost_usd},
-                  {"baseline_usd", t.baseline_usd},
+      return json{{"requests", t.requests},           {"local", t.local},
+                  {"escalated", t.escalated},         {"cached", t.cached},
+                  {"prompt_tokens", t.prompt_tokens}, {"completion_tokens", t.completion_tokens},
+                  {"cost_usd", t.cost_usd},           {"baseline_usd", t.baseline_usd},
                   {"savings_usd", t.savings_usd()}};
     };
     json routes = json::object(), tenants = json::object();
@@ -168,10 +164,9 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
       cache_bypass = cc.find("no-cache") != std::string::npos ||
                      cc.find("no-store") != std::string::npos ||
                      req.get_header_value("x-rightsize-cache") == "bypass";
-      keys = cache_keys(gr, rc.name, e.tenant, client_escalate);
       if (cache_bypass) {
         e.cache = "bypass";
-      } else if (deterministic(gr)) {
+      } else if (keys = cache_keys(gr, rc.name, e.tenant, client_escalate); deterministic(gr)) {
         if (auto hit = cache_->exact(keys.exact);
             hit && reply_from_cache(*hit, ep, gr, res, e, "hit-exact", keys.exact)) {
           account(e, res.status, t0, 0, path);
@@ -430,13 +425,7 @@ void Server::handle_routed(const httplib::Request& req, httplib::Response& res, 
       cache_->store(keys.exact, scope, cached_answer(ep, body, e), std::move(embedding));
 
     set_route_headers(res, e, use_cache ? keys.exact : "");
-    if (gr.stream) {
-      res.set_header("Cache-Control", "no-cache");
-      res.status = 200;
-      res.set_content(sse_of_body(ep, body, gr.include_usage), "text/event-stream");
-    } else {
-      send_json(res, 200, body);
-    }
+    send_finished(res, ep, body, gr);
   } catch (const ApiError& err) {
     send_error(res, err);
     e.detail = err.message;

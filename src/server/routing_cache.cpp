@@ -47,6 +47,17 @@ void collect_stream_chunk(Endpoint ep, const json& chunk, std::string& text, std
   if (const auto f = c.find("finish_reason"); f != c.end() && f->is_string()) finish = *f;
 }
 
+void send_finished(httplib::Response& res, Endpoint ep, const json& body,
+                   const GenerationRequest& gr) {
+  if (gr.stream) {
+    res.set_header("Cache-Control", "no-cache");
+    res.status = 200;
+    res.set_content(sse_of_body(ep, body, gr.include_usage), "text/event-stream");
+  } else {
+    send_json(res, 200, body);
+  }
+}
+
 void redact_strings(json& j, router::PiiRedactor& redactor) {
   if (j.is_string()) {
     j = redactor.redact(j.get<std::string>());
@@ -105,13 +116,7 @@ bool Server::reply_from_cache(const cache::Match& m, Endpoint ep, const Generati
   e.baseline_usd = a->baseline_usd;
   e.prompt_tokens = e.completion_tokens = 0;
   set_route_headers(res, e, key);
-  if (gr.stream) {
-    res.set_header("Cache-Control", "no-cache");
-    res.status = 200;
-    res.set_content(sse_of_body(ep, body, gr.include_usage), "text/event-stream");
-  } else {
-    send_json(res, 200, body);
-  }
+  send_finished(res, ep, body, gr);
   return true;
 }
 

@@ -143,6 +143,9 @@ CachedAnswer cached_answer(Endpoint ep, const nlohmann::json& body, const router
 // Appends a streamed chunk's text to `text`; records its finish reason and model.
 void collect_stream_chunk(Endpoint ep, const nlohmann::json& chunk, std::string& text,
                           std::string& finish, std::string& model);
+// A routed answer that is complete: as JSON, or replayed as SSE when the request streams.
+void send_finished(httplib::Response& res, Endpoint ep, const nlohmann::json& body,
+                   const GenerationRequest& gr);
 // Every string value of `j` (not the keys) with its personal data replaced by placeholders.
 void redact_strings(nlohmann::json& j, router::PiiRedactor& redactor);
 

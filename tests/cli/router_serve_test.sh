@@ -14,21 +14,7 @@ C="$SHARED/datasets/clinc150"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
 # --- a router over five CLINC150 intents + oos (train/validation splits only)
-python3 - "$C" "$TMP" <<'PY'
-import json, sys
-src, out = sys.argv[1], sys.argv[2]
-keep = {"translate", "weather", "timer", "balance", "transfer", "oos"}
-for split in ("train", "validation", "test"):
-    with open(f"{src}/{split}.jsonl") as f, open(f"{out}/{split}.jsonl", "w") as g:
-        for line in f:
-            if json.loads(line)["label"] in keep:
-                g.write(line)
-PY
-"$BIN" train-router --train "$TMP/train.jsonl" --validation "$TMP/validation.jsonl" \
-  --out "$TMP/router.bin" >/dev/null 2>"$TMP/train.err" && ok "train-router" ||
-  { bad "train-router: $(tail -3 "$TMP/train.err")"; finish; exit 1; }
-"$BIN" classify --router "$TMP/router.bin" --data "$TMP/test.jsonl" --json >"$TMP/pred.json" 2>/dev/null ||
-  bad "classify"
+train_clinc5_router
 
 # --- the "large model": a real server, behind the fault proxy
 start_server "$TMP/up.log" -m "$M" --name big --parallel 4 -t 1 || exit 1

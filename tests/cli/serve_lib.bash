@@ -31,3 +31,24 @@ trap 'stop_server; rm -rf "$TMP"' EXIT
 post() { curl -s -o "$3" -w '%{http_code}' -H 'Content-Type: application/json' "${@:4}" -d "$2" "$URL$1"; }
 # metric NAME_WITH_LABELS: the value of one sample from /metrics ("" when absent).
 metric() { curl -s "$URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# train_clinc5_router: $TMP/{train,validation,test}.jsonl with five CLINC150 intents + oos (from
+# $C), a router trained on train/validation in $TMP/router.bin, and its test predictions in
+# $TMP/pred.json. Exits the test when training fails.
+train_clinc5_router() {
+  python3 - "$C" "$TMP" <<'PY'
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+keep = {"translate", "weather", "timer", "balance", "transfer", "oos"}
+for split in ("train", "validation", "test"):
+    with open(f"{src}/{split}.jsonl") as f, open(f"{out}/{split}.jsonl", "w") as g:
+        for line in f:
+            if json.loads(line)["label"] in keep:
+                g.write(line)
+PY
+  "$BIN" train-router --train "$TMP/train.jsonl" --validation "$TMP/validation.jsonl" \
+    --out "$TMP/router.bin" >/dev/null 2>"$TMP/train.err" && ok "train-router" ||
+    { bad "train-router: $(tail -3 "$TMP/train.err")"; finish; exit 1; }
+  "$BIN" classify --router "$TMP/router.bin" --data "$TMP/test.jsonl" --json >"$TMP/pred.json" 2>/dev/null ||
+    bad "classify"
+}
