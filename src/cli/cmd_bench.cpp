@@ -18,6 +18,7 @@
 
 #include "cli/bench_server.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "core/mem_bandwidth.h"
 #include "core/thread_pool.h"
@@ -60,6 +61,7 @@ void register_bench(CLI::App& app) {
   struct Opts {
     std::string model;
     int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, sequences = 1;
+    KvType kv_type = KvType::F16;
     bool json = false, no_bandwidth = false, bandwidth_only = false;
     int bandwidth_mib = 1024;
   };
@@ -89,6 +91,7 @@ void register_bench(CLI::App& app) {
                   "does); tokens/s counts all of them")
       ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
+  add_kv_type_option(*cmd, o->kv_type);
   cmd->add_option("-r,--repetitions", o->reps, "Timed repetitions of each test")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print one JSON object");
@@ -172,6 +175,7 @@ void register_bench(CLI::App& app) {
     RS_CHECK(o->sequences >= 1 && o->sequences <= 256, "--sequences must be in [1, 256] (got {})",
              o->sequences);
     bo.sequences = o->sequences;
+    bo.kv_type = o->kv_type;
     const BenchResult r =
         run_bench(*model, pool, bo, [](const std::string& test, int rep, int reps) {
           if (isatty(fileno(stderr)))
@@ -197,6 +201,7 @@ void register_bench(CLI::App& app) {
       j["n_prompt"] = o->n_prompt;
       j["n_gen"] = o->n_gen;
       j["sequences"] = o->sequences;
+      j["kv_type"] = kv_type_name(o->kv_type);
       j["pp_tokens_per_s"] = stat_or_null(r.pp, false);
       j["pp_tokens_per_s_sd"] = stat_or_null(r.pp, true);
       j["pp_samples"] = r.pp.tokens_per_s;

@@ -1,7 +1,7 @@
 // rightsize run -m MODEL -p PROMPT [-n N] [--temp T ...]: stream a continuation, then print the
 // prompt and generation speed (or one JSON object with --json).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -31,7 +31,8 @@ void register_run(CLI::App& app) {
       "  rightsize run -m model.gguf -p \"Classify: ...\" --temp 0 --json\n"
       "  rightsize run -m qwen.gguf --chat -p \"What is 2+2?\" --system \"Be brief.\"\n"
       "  rightsize run -m model.gguf --ids 1,403,407 -n 16 --temp 0\n"
-      "  rightsize run -m stories260K.gguf --lora my-adapter/ -p \"Message: hi\\nLabel:\" -n 3 --temp 0\n"
+      "  rightsize run -m stories260K.gguf --lora my-adapter/ -p \"Message: hi\\nLabel:\" -n 3 "
+      "--temp 0\n"
       "Sampling defaults: --temp 0.8 --top-k 40 --top-p 0.95 --min-p 0.05; --temp 0 is greedy.");
   cmd->add_option("-m,--model", o->model, "GGUF file or Hugging Face folder")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer to use instead (GGUF or tokenizer.json)");
@@ -40,25 +41,39 @@ void register_run(CLI::App& app) {
                   "adapter_model.safetensors) or a GGUF LoRA file");
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
   auto* f = cmd->add_option("-f,--file", o->file, "Read the prompt from this file")->excludes(p);
-  cmd->add_option("--ids", o->ids, "Prompt as token ids (1,2,3) instead of text")->excludes(p)->excludes(f);
-  cmd->add_option("-n,--n-predict", o->gen.n_predict, "Tokens to generate (-1: until end of text)")->capture_default_str();
+  cmd->add_option("--ids", o->ids, "Prompt as token ids (1,2,3) instead of text")
+      ->excludes(p)
+      ->excludes(f);
+  cmd->add_option("-n,--n-predict", o->gen.n_predict, "Tokens to generate (-1: until end of text)")
+      ->capture_default_str();
   cmd->add_option("-c,--ctx-size", o->gen.n_ctx, "Context size (default: the model's)");
+  add_kv_type_option(*cmd, o->gen.kv_type);
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)");
-  cmd->add_option("--temp", o->gen.sampling.temperature, "Temperature; 0 = greedy")->capture_default_str();
+  cmd->add_option("--temp", o->gen.sampling.temperature, "Temperature; 0 = greedy")
+      ->capture_default_str();
   cmd->add_option("--top-k", o->gen.sampling.top_k, "Top-k (0 = off)")->capture_default_str();
-  cmd->add_option("--top-p", o->gen.sampling.top_p, "Top-p / nucleus (1 = off)")->capture_default_str();
+  cmd->add_option("--top-p", o->gen.sampling.top_p, "Top-p / nucleus (1 = off)")
+      ->capture_default_str();
   cmd->add_option("--min-p", o->gen.sampling.min_p, "Min-p (0 = off)")->capture_default_str();
-  cmd->add_option("--repeat-penalty", o->gen.sampling.repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
-  cmd->add_option("--repeat-last-n", o->gen.sampling.repeat_last_n, "Tokens the penalties look back over")->capture_default_str();
-  cmd->add_option("--frequency-penalty", o->gen.sampling.frequency_penalty, "OpenAI frequency penalty");
-  cmd->add_option("--presence-penalty", o->gen.sampling.presence_penalty, "OpenAI presence penalty");
+  cmd->add_option("--repeat-penalty", o->gen.sampling.repeat_penalty,
+                  "Repetition penalty (1 = off)")
+      ->capture_default_str();
+  cmd->add_option("--repeat-last-n", o->gen.sampling.repeat_last_n,
+                  "Tokens the penalties look back over")
+      ->capture_default_str();
+  cmd->add_option("--frequency-penalty", o->gen.sampling.frequency_penalty,
+                  "OpenAI frequency penalty");
+  cmd->add_option("--presence-penalty", o->gen.sampling.presence_penalty,
+                  "OpenAI presence penalty");
   cmd->add_option("--seed", o->gen.sampling.seed, "Random seed (default: random)");
   cmd->add_option("--stop", o->gen.stop, "Stop when this text appears (repeatable)");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-text tokens");
-  cmd->add_flag("--chat", o->chat, "Wrap the prompt as a user message in the model's chat template");
+  cmd->add_flag("--chat", o->chat,
+                "Wrap the prompt as a user message in the model's chat template");
   cmd->add_option("--system", o->system, "System message (with --chat)");
-  cmd->add_option("--chat-template", o->chat_template,
-                  "Chat template by name when the model's is unknown (" + chat_format_names() + ")");
+  cmd->add_option(
+      "--chat-template", o->chat_template,
+      "Chat template by name when the model's is unknown (" + chat_format_names() + ")");
   cmd->add_flag("--no-special", o->no_special, "Do not add BOS/EOS to the prompt");
   cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming");
   cmd->callback([o] {
@@ -72,12 +87,15 @@ void register_run(CLI::App& app) {
       const Tokenizer& tok = lm.require_tokenizer();
       bool parse_special = false;
       if (o->chat || !o->chat_template.empty()) {
-        std::optional<ChatFormat> fmt_ = o->chat_template.empty() ? detect_chat_format(lm.chat_template)
-                                                                  : chat_format_from_name(o->chat_template);
+        std::optional<ChatFormat> fmt_ = o->chat_template.empty()
+                                             ? detect_chat_format(lm.chat_template)
+                                             : chat_format_from_name(o->chat_template);
         RS_CHECK(fmt_, "{}; pass --chat-template NAME (one of: {})",
-                 o->chat_template.empty() ? (lm.chat_template.empty() ? "the model has no chat template"
-                                                                      : "the model's chat template is not one rightsize knows")
-                                          : "unknown chat template name '" + o->chat_template + "'",
+                 o->chat_template.empty()
+                     ? (lm.chat_template.empty()
+                            ? "the model has no chat template"
+                            : "the model's chat template is not one rightsize knows")
+                     : "unknown chat template name '" + o->chat_template + "'",
                  chat_format_names());
         std::vector<ChatMessage> msgs;
         if (!o->system.empty()) msgs.push_back({"system", o->system});
@@ -113,7 +131,9 @@ void register_run(CLI::App& app) {
       return;
     }
     fmt::print("\n");
-    fmt::print(stderr, "\nprompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)\ngeneration: {} tokens in {:.1f} ms ({:.1f} tokens/s), finish: {}\n",
+    fmt::print(stderr,
+               "\nprompt: {} tokens in {:.1f} ms ({:.1f} tokens/s)\ngeneration: {} tokens in "
+               "{:.1f} ms ({:.1f} tokens/s), finish: {}\n",
                r.prompt_ids.size(), r.prompt_ms, r.prompt_tokens_per_s(), r.ids.size(), r.gen_ms,
                r.gen_tokens_per_s(), r.finish_reason);
   });

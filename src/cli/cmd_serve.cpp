@@ -66,6 +66,11 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-c,--ctx-size", o->model.ctx_size, "Context per sequence (prompt + completion)")
       ->capture_default_str();
+  cmd->add_option("--kv-type", o->model.kv_type,
+                  "KV cache type: f16 (half the memory and attention reads, as llama.cpp's "
+                  "default) or f32 (exact)")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->capture_default_str();
   cmd->add_option("--batch-tokens", o->model.batch_tokens,
                   "Tokens per forward pass at most (prompt chunk size)")
       ->capture_default_str();

@@ -17,18 +17,15 @@ namespace {
 // parallel loops of one forward pass, short enough not to burn a core between requests.
 constexpr auto kSpin = std::chrono::microseconds(2000);
 
-void run_chunk(const std::function<void(int64_t, int64_t, int)>& fn, int64_t n, int index, int n_threads) {
-  const int64_t chunk = (n + n_threads - 1) / n_threads;
-  const int64_t begin = std::min<int64_t>(n, chunk * index);
-  const int64_t end = std::min<int64_t>(n, begin + chunk);
-  if (begin < end) fn(begin, end, index);
-}
+// The smallest take, as a fraction of the loop: the tail that one held-up thread can leave.
+constexpr int64_t kMinChunkDivisor = 16;
 
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads)
-    : n_threads_(n_threads > 0 ? n_threads
-                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
+    : n_threads_(n_threads > 0
+                     ? n_threads
+                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
   for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
 
@@ -49,6 +46,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   job_ = &fn;
   job_n_ = n;
+  job_min_chunk_ = std::max<int64_t>(1, n / kMinChunkDivisor);
+  next_.store(0, std::memory_order_relaxed);
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   {
     // Publishing under the mutex pairs with the sleepers' predicate check, so none misses it.
@@ -56,9 +55,24 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     generation_.fetch_add(1, std::memory_order_release);
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_cv_.notify_all();
-  run_chunk(fn, n, 0, n_threads_);
+  run_chunks(0);
   while (pending_.load(std::memory_order_acquire) != 0) RS_CPU_RELAX();
   job_ = nullptr;
+}
+
+void ThreadPool::run_chunks(int index) {
+  // Guided self-scheduling: each take is a share of what is left (large at first, so threads
+  // stream through long contiguous runs of weights; small at the end, so a thread that was held
+  // up leaves little for the others to wait on).
+  int64_t begin = next_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (begin >= job_n_) return;
+    const int64_t take = std::max<int64_t>(job_min_chunk_, (job_n_ - begin) / (2 * n_threads_));
+    const int64_t end = std::min(job_n_, begin + take);
+    if (!next_.compare_exchange_weak(begin, end, std::memory_order_relaxed)) continue;
+    (*job_)(begin, end, index);
+    begin = next_.load(std::memory_order_relaxed);
+  }
 }
 
 void ThreadPool::worker(int index) {
@@ -67,7 +81,8 @@ void ThreadPool::worker(int index) {
     // Spin for new work, then sleep.
     const auto spin_until = std::chrono::steady_clock::now() + kSpin;
     int polls = 0;
-    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+    while (generation_.load(std::memory_order_acquire) == seen &&
+           !stop_.load(std::memory_order_relaxed)) {
       RS_CPU_RELAX();
       if (++polls % 256 == 0 && std::chrono::steady_clock::now() > spin_until) {
         std::unique_lock lock(mu_);
@@ -79,7 +94,7 @@ void ThreadPool::worker(int index) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_chunk(*job_, job_n_, index, n_threads_);
+    run_chunks(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

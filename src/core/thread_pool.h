@@ -1,6 +1,9 @@
 // A persistent pool of worker threads for data-parallel loops. Threads are created once (not per
-// token); parallel_for splits [0, n) into contiguous chunks, one per thread, and the calling thread
-// works on the first chunk itself.
+// token); the threads (the calling one included) take contiguous chunks of [0, n) in turn from
+// an atomic counter, large ones first and smaller ones towards the end. On a shared machine a
+// thread is often descheduled for a while (the server's own I/O threads, the neighbours of a VM):
+// with one fixed chunk per thread everyone would wait for it, with small chunks the others take
+// over.
 //
 // Decoding one token runs a few hundred short parallel loops, so waking threads through a
 // condition variable (tens of microseconds each) would cost more than the work. Workers therefore
@@ -26,13 +29,14 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(begin, end, thread_index) over disjoint ranges covering [0, n); returns when all
-  // are done. Not reentrant: fn must not call parallel_for on the same pool, and only one thread
-  // may call parallel_for at a time.
+  // Calls fn(begin, end, thread_index) over disjoint ranges covering [0, n) (a thread may get
+  // several ranges, in increasing order); returns when all are done. Not reentrant: fn must not
+  // call parallel_for on the same pool, and only one thread may call parallel_for at a time.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
 
  private:
   void worker(int index);
+  void run_chunks(int index);
 
   int n_threads_;
   std::vector<std::thread> threads_;
@@ -42,6 +46,8 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
+  int64_t job_min_chunk_ = 1;
+  std::atomic<int64_t> next_{0};  // first item not yet taken
   std::mutex mu_;
   std::condition_variable wake_cv_;
 };

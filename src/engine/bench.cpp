@@ -44,7 +44,8 @@ BenchResult run_bench(const Model& model, ThreadPool& pool, const BenchOptions& 
   std::mt19937_64 rng(opts.seed);
   std::uniform_int_distribution<int32_t> any_id(0, static_cast<int32_t>(n_vocab - 1));
 
-  KVCache cache(model.hparams(), std::max<int64_t>(1, std::max(opts.n_prompt, opts.n_gen)));
+  KVCache cache(model.hparams(), std::max<int64_t>(1, std::max(opts.n_prompt, opts.n_gen)),
+                opts.kv_type);
   Vec logits;
   BenchResult result;
 
@@ -83,7 +84,8 @@ BenchResult run_bench(const Model& model, ThreadPool& pool, const BenchOptions& 
         "tg" + std::to_string(opts.n_gen) + "x" + std::to_string(opts.sequences);
     std::vector<std::unique_ptr<KVCache>> caches;
     for (int q = 0; q < opts.sequences; ++q)
-      caches.push_back(std::make_unique<KVCache>(model.hparams(), std::max(1, opts.n_gen)));
+      caches.push_back(
+          std::make_unique<KVCache>(model.hparams(), std::max(1, opts.n_gen), opts.kv_type));
     std::vector<int32_t> ids(static_cast<size_t>(opts.sequences));
     std::vector<SeqBatch> batch(static_cast<size_t>(opts.sequences));
     for (int rep = 0; rep <= opts.reps; ++rep) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "model/kv_cache.h"
+
 namespace rs {
 
 class Model;
@@ -19,6 +21,7 @@ struct BenchOptions {
   int n_prompt = 512;  // 0: skip the pp test
   int n_gen = 128;     // 0: skip the tg test
   int sequences = 1;   // tg: sequences decoded together, one token each per forward pass
+  KvType kv_type = KvType::F16;
   int reps = 5;
   uint64_t seed = 1234;  // token ids
 };

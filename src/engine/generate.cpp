@@ -30,7 +30,7 @@ GenerateResult generate(const LoadedModel& lm, std::span<const int32_t> prompt,
 
   GenerateResult res;
   res.prompt_ids.assign(prompt.begin(), prompt.end());
-  KVCache cache(hp, n_ctx);
+  KVCache cache(hp, n_ctx, opts.kv_type);
   Sampler sampler(opts.sampling, static_cast<int>(hp.n_vocab));
   for (int32_t id : prompt) sampler.accept(id);
 

@@ -11,8 +11,10 @@ namespace rs {
 namespace fs = std::filesystem;
 
 const Tokenizer& LoadedModel::require_tokenizer() const {
-  RS_CHECK(tokenizer, "'{}' carries no tokenizer: pass --tokenizer FILE (a GGUF with tokenizer "
-           "metadata, or a tokenizer.json), or give token ids with --ids", path);
+  RS_CHECK(tokenizer,
+           "'{}' carries no tokenizer: pass --tokenizer FILE (a GGUF with tokenizer "
+           "metadata, or a tokenizer.json), or give token ids with --ids",
+           path);
   return *tokenizer;
 }
 
@@ -21,7 +23,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   RS_CHECK(fs::exists(path, ec), "tokenizer file '{}' not found", path);
   if (fs::path(path).extension() == ".json") return Tokenizer::from_hf_json(path);
   auto file = gguf::File::open(path);
-  RS_CHECK(file->find("tokenizer.ggml.model"), "'{}' has no tokenizer metadata (tokenizer.ggml.*)", path);
+  RS_CHECK(file->find("tokenizer.ggml.model"), "'{}' has no tokenizer metadata (tokenizer.ggml.*)",
+           path);
   return Tokenizer::from_gguf(*file);
 }
 
@@ -37,7 +40,8 @@ LoadedModel load_model(const std::string& path, const std::string& tokenizer_pat
     lm.tokenizer = Tokenizer::from_gguf(*meta);
   } else if (!meta) {
     const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
-    if (fs::exists(dir / "tokenizer.json")) lm.tokenizer = Tokenizer::from_hf_json((dir / "tokenizer.json").string());
+    if (fs::exists(dir / "tokenizer.json"))
+      lm.tokenizer = Tokenizer::from_hf_json((dir / "tokenizer.json").string());
   }
   if (meta) lm.chat_template = meta->get_string("tokenizer.chat_template").value_or("");
   if (!lora_path.empty()) lm.lora = load_lora(*lm.model, lora_path);

@@ -23,7 +23,7 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 }  // namespace
 
 struct Scheduler::Slot {
-  Slot(const HParams& hp, int64_t n_ctx) : cache(hp, n_ctx) {}
+  Slot(const HParams& hp, int64_t n_ctx, KvType kv_type) : cache(hp, n_ctx, kv_type) {}
 
   KVCache cache;
   std::vector<int32_t> cached;  // the tokens whose keys/values `cache` holds, in order
@@ -55,7 +55,8 @@ Scheduler::Scheduler(const LoadedModel& lm, SchedulerOptions opts, ThreadPool* p
            opts_.n_ctx);
   RS_CHECK(opts_.max_queue >= 0, "the queue size cannot be negative");
   opts_.batch_tokens = std::max<int64_t>(opts_.batch_tokens, opts_.n_slots + 1);
-  for (int i = 0; i < opts_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(hp, opts_.n_ctx));
+  for (int i = 0; i < opts_.n_slots; ++i)
+    slots_.push_back(std::make_unique<Slot>(hp, opts_.n_ctx, opts_.kv_type));
   stats_.slots = opts_.n_slots;
   stats_.kv_tokens_total = opts_.n_ctx * opts_.n_slots;
   thread_ = std::thread([this] { loop(); });

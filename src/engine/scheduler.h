@@ -68,10 +68,11 @@ struct GenJob {
 };
 
 struct SchedulerOptions {
-  int n_slots = 4;             // sequences decoded together at most
-  int64_t n_ctx = 2048;        // context per slot (prompt + completion)
-  int64_t batch_tokens = 256;  // tokens per forward pass at most (decode tokens + prompt chunks)
-  int max_queue = 64;          // waiting requests at most; submit() refuses beyond
+  int n_slots = 4;               // sequences decoded together at most
+  int64_t n_ctx = 2048;          // context per slot (prompt + completion)
+  KvType kv_type = KvType::F16;  // the slots' caches: f16 halves their memory and attention's reads
+  int64_t batch_tokens = 256;    // tokens per forward pass at most (decode tokens + prompt chunks)
+  int max_queue = 64;            // waiting requests at most; submit() refuses beyond
   bool reuse_prefix = true;
 };
 

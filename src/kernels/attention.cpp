@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/half.h"
 #include "kernels/cpu_features.h"
 #include "kernels/ops.h"
 #include "kernels/vec_math.h"
@@ -23,19 +24,31 @@ float finish_score(float s, const AttendArgs& a) {
 
 }  // namespace
 
-void attend_scalar(const AttendArgs& a) {
+namespace {
+
+inline float load1(const float* p) {
+  return *p;
+}
+inline float load1(const uint16_t* p) {
+  return fp16_to_fp32(*p);
+}
+
+template <typename T>
+void attend_scalar_t(const AttendArgs& a) {
   const int64_t nk = a.j1 - a.j0;
+  const T* kb = static_cast<const T*>(a.k);
+  const T* vb = static_cast<const T*>(a.v);
   for (int h = 0; h < a.n_q; ++h) {
     const float* q = a.q + h * a.q_stride;
     float* s = a.scores + h * nk;
     for (int64_t j = 0; j < nk; ++j) {
-      const float* k = a.k + (a.j0 + j) * a.k_stride;
+      const T* k = kb + (a.j0 + j) * a.k_stride;
       float acc[8] = {};
       int64_t d = 0;
       for (; d + 8 <= a.head_dim; d += 8)
-        for (int l = 0; l < 8; ++l) acc[l] += q[d + l] * k[d + l];
+        for (int l = 0; l < 8; ++l) acc[l] += q[d + l] * load1(k + d + l);
       float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-      for (; d < a.head_dim; ++d) sum += q[d] * k[d];
+      for (; d < a.head_dim; ++d) sum += q[d] * load1(k + d);
       s[j] = finish_score(sum, a);
     }
     softmax(s, nk);
@@ -44,10 +57,19 @@ void attend_scalar(const AttendArgs& a) {
     for (int64_t j = 0; j < nk; ++j) {
       const float w = s[j];
       if (w == 0) continue;
-      const float* v = a.v + (a.j0 + j) * a.v_stride;
-      for (int64_t d = 0; d < a.head_dim_v; ++d) o[d] += w * v[d];
+      const T* v = vb + (a.j0 + j) * a.v_stride;
+      for (int64_t d = 0; d < a.head_dim_v; ++d) o[d] += w * load1(v + d);
     }
   }
+}
+
+}  // namespace
+
+void attend_scalar(const AttendArgs& a) {
+  if (a.kv_f16)
+    attend_scalar_t<uint16_t>(a);
+  else
+    attend_scalar_t<float>(a);
 }
 
 #if defined(__x86_64__)
@@ -61,24 +83,34 @@ __attribute__((target("avx2,fma"))) float hsum(__m256 x) {
   return _mm_cvtss_f32(s);
 }
 
-__attribute__((target("avx2,fma"))) void attend_avx2(const AttendArgs& a) {
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attend_avx2_t(const AttendArgs& a) {
   const int64_t nk = a.j1 - a.j0;
   const int64_t dv8 = a.head_dim_v / 8 * 8;
+  const T* kb = static_cast<const T*>(a.k);
+  const T* vb = static_cast<const T*>(a.v);
   for (int h = 0; h < a.n_q; ++h) {
     const float* q = a.q + h * a.q_stride;
     float* s = a.scores + h * nk;
     for (int64_t j = 0; j < nk; ++j) {
-      const float* k = a.k + (a.j0 + j) * a.k_stride;
+      const T* k = kb + (a.j0 + j) * a.k_stride;
       __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
       int64_t d = 0;
       for (; d + 16 <= a.head_dim; d += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), _mm256_loadu_ps(k + d + 8), acc1);
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8(k + d), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), load8(k + d + 8), acc1);
       }
       for (; d + 8 <= a.head_dim; d += 8)
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(k + d), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8(k + d), acc0);
       float sum = hsum(_mm256_add_ps(acc0, acc1));
-      for (; d < a.head_dim; ++d) sum += q[d] * k[d];
+      for (; d < a.head_dim; ++d) sum += q[d] * load1(k + d);
       s[j] = finish_score(sum, a);
     }
     softmax_fast(s, nk);
@@ -89,11 +121,11 @@ __attribute__((target("avx2,fma"))) void attend_avx2(const AttendArgs& a) {
       __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
       for (int64_t j = 0; j < nk; ++j) {
         const __m256 w = _mm256_set1_ps(s[j]);
-        const float* v = a.v + (a.j0 + j) * a.v_stride + d;
-        o0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), o0);
-        o1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8), o1);
-        o2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), o2);
-        o3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), o3);
+        const T* v = vb + (a.j0 + j) * a.v_stride + d;
+        o0 = _mm256_fmadd_ps(w, load8(v), o0);
+        o1 = _mm256_fmadd_ps(w, load8(v + 8), o1);
+        o2 = _mm256_fmadd_ps(w, load8(v + 16), o2);
+        o3 = _mm256_fmadd_ps(w, load8(v + 24), o3);
       }
       _mm256_storeu_ps(o + d, o0);
       _mm256_storeu_ps(o + d + 8, o1);
@@ -103,27 +135,45 @@ __attribute__((target("avx2,fma"))) void attend_avx2(const AttendArgs& a) {
     for (; d < dv8; d += 8) {
       __m256 o0 = _mm256_setzero_ps();
       for (int64_t j = 0; j < nk; ++j)
-        o0 = _mm256_fmadd_ps(_mm256_set1_ps(s[j]),
-                             _mm256_loadu_ps(a.v + (a.j0 + j) * a.v_stride + d), o0);
+        o0 = _mm256_fmadd_ps(_mm256_set1_ps(s[j]), load8(vb + (a.j0 + j) * a.v_stride + d), o0);
       _mm256_storeu_ps(o + d, o0);
     }
     for (; d < a.head_dim_v; ++d) {
       float acc = 0;
-      for (int64_t j = 0; j < nk; ++j) acc += s[j] * a.v[(a.j0 + j) * a.v_stride + d];
+      for (int64_t j = 0; j < nk; ++j) acc += s[j] * load1(vb + (a.j0 + j) * a.v_stride + d);
       o[d] = acc;
     }
   }
 }
 
+__attribute__((target("avx2,fma,f16c"))) void store_f16_avx2(const float* src, uint16_t* dst,
+                                                             int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
+}
+
 }  // namespace
+#endif
+
+#if defined(__x86_64__)
+static const bool kAvx2 = cpu_has_avx2_fma_f16c();
 #endif
 
 void attend(const AttendArgs& a) {
 #if defined(__x86_64__)
-  static const bool avx2 = cpu_has_avx2_fma_f16c();
-  if (avx2) return attend_avx2(a);
+  if (kAvx2) return a.kv_f16 ? attend_avx2_t<uint16_t>(a) : attend_avx2_t<float>(a);
 #endif
   attend_scalar(a);
+}
+
+void store_f16(const float* src, uint16_t* dst, int64_t n) {
+#if defined(__x86_64__)
+  if (kAvx2) return store_f16_avx2(src, dst, n);
+#endif
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
 }
 
 }  // namespace rs::kernels

@@ -19,7 +19,22 @@ std::string blk(int64_t l, const char* name) {
 }
 
 // Grow-only per-thread work buffers, so a decode step allocates nothing once warmed up.
-enum Slot { kQ, kK, kV, kQKV, kAttnOut, kScores, kAct, kGate, kBoth, kH, kOut, kNormed, kSlots };
+enum Slot {
+  kQ,
+  kK,
+  kV,
+  kQKV,
+  kAttnOut,
+  kScores,
+  kAct,
+  kGate,
+  kBoth,
+  kH,
+  kOut,
+  kNormed,
+  kRope,
+  kSlots
+};
 float* scratch(Slot slot, int64_t n) {
   thread_local std::vector<float> bufs[kSlots];
   auto& b = bufs[slot];
@@ -157,8 +172,8 @@ void Model::norm(const Vec& w, const Vec& b, const float* x, float* y, int64_t n
 }
 
 void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
-                      std::span<const SeqBatch> seqs, int64_t n, ThreadPool* pool,
-                      float* out) const {
+                      std::span<const SeqBatch> seqs, int64_t n, const float* rope_cs,
+                      ThreadPool* pool, float* out) const {
   const HParams& hp = hp_;
   const int64_t nq = hp.n_embd_q(), nkv = hp.n_embd_kv(), nv = hp.n_embd_v();
   float* q = scratch(kQ, n * nq);
@@ -200,23 +215,25 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
     max_total = std::max(max_total, pos0 + static_cast<int64_t>(seqs[s].tokens.size()));
   }
 
-  const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
-  thread_local std::vector<float> rope_cs;
   for (int64_t t = 0; t < n; ++t) {
     const int64_t p = pos_of[t];
-    if (hp.n_rot > 0) {  // one cos/sin table per position, shared by all heads
-      rope_cs.resize(static_cast<size_t>(hp.n_rot));
-      kernels::rope_table(static_cast<int>(hp.n_rot), p, hp.rope_base, freqs, rope_cs.data());
+    if (hp.n_rot > 0) {
+      const float* cs = rope_cs + t * hp.n_rot;
       for (int64_t hd = 0; hd < hp.n_head; ++hd)
-        kernels::rope_apply(q + t * nq + hd * hp.head_dim, static_cast<int>(hp.n_rot),
-                            rope_cs.data(), hp.rope_style);
+        kernels::rope_apply(q + t * nq + hd * hp.head_dim, static_cast<int>(hp.n_rot), cs,
+                            hp.rope_style);
       for (int64_t hd = 0; hd < hp.n_head_kv; ++hd)
-        kernels::rope_apply(k + t * nkv + hd * hp.head_dim, static_cast<int>(hp.n_rot),
-                            rope_cs.data(), hp.rope_style);
+        kernels::rope_apply(k + t * nkv + hd * hp.head_dim, static_cast<int>(hp.n_rot), cs,
+                            hp.rope_style);
     }
     KVCache& cache = *seqs[seq_of[t]].cache;
-    std::copy(k + t * nkv, k + (t + 1) * nkv, cache.k(layer, p));
-    std::copy(v + t * nv, v + (t + 1) * nv, cache.v(layer, p));
+    if (cache.type() == KvType::F16) {
+      kernels::store_f16(k + t * nkv, static_cast<uint16_t*>(cache.k(layer, p)), nkv);
+      kernels::store_f16(v + t * nv, static_cast<uint16_t*>(cache.v(layer, p)), nv);
+    } else {
+      std::copy(k + t * nkv, k + (t + 1) * nkv, static_cast<float*>(cache.k(layer, p)));
+      std::copy(v + t * nv, v + (t + 1) * nv, static_cast<float*>(cache.v(layer, p)));
+    }
   }
 
   // Scores for query position p against key j of the same sequence: q·k / sqrt(head_dim),
@@ -242,10 +259,12 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
       a.q = q + t * nq + g * group * hp.head_dim;
       a.q_stride = hp.head_dim;
       a.n_q = static_cast<int>(group);
-      a.k = cache.k(layer, 0) + g * hp.head_dim;
-      a.k_stride = cache.k(layer, 1) - cache.k(layer, 0);
-      a.v = cache.v(layer, 0) + g * hp.head_dim_v;
-      a.v_stride = cache.v(layer, 1) - cache.v(layer, 0);
+      const size_t elem = kv_type_size(cache.type());
+      a.k = static_cast<const std::byte*>(cache.k(layer, 0)) + g * hp.head_dim * elem;
+      a.k_stride = cache.k_stride();
+      a.v = static_cast<const std::byte*>(cache.v(layer, 0)) + g * hp.head_dim_v * elem;
+      a.v_stride = cache.v_stride();
+      a.kv_f16 = cache.type() == KvType::F16;
       a.j0 = swa ? std::max<int64_t>(0, p - hp.sliding_window + 1) : 0;
       a.j1 = hp.causal ? p + 1 : n_total;
       a.head_dim = hp.head_dim;
@@ -377,6 +396,17 @@ Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
   }
   if (!w_.embd_norm.empty()) norm(w_.embd_norm, w_.embd_norm_b, x.data(), x.data(), n);
 
+  // RoPE's cos/sin table of each token's position, [n][n_rot]: the same for every layer.
+  float* rope_cs = hp.n_rot > 0 ? scratch(kRope, n * hp.n_rot) : nullptr;
+  if (rope_cs) {
+    const float* freqs = w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data();
+    for (int64_t i = 0; const SeqBatch& sb : seqs)
+      for (size_t t = 0; t < sb.tokens.size(); ++t, ++i)
+        kernels::rope_table(static_cast<int>(hp.n_rot),
+                            sb.cache->n_past() + static_cast<int64_t>(t), hp.rope_base, freqs,
+                            rope_cs + i * hp.n_rot);
+  }
+
   float* h = scratch(kH, n * E);
   float* out = scratch(kOut, n * E);
   for (int64_t l = 0; l < hp.n_layer; ++l) {
@@ -387,7 +417,7 @@ Vec Model::run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const {
       norm(L.attn_norm, {}, x.data(), h, n);
       in = h;
     }
-    attention(L, l, in, seqs, n, pool, out);
+    attention(L, l, in, seqs, n, rope_cs, pool, out);
     if (!L.post_attn_norm.empty()) norm(L.post_attn_norm, {}, out, out, n);
     for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
     if (!L.attn_out_norm.empty()) norm(L.attn_out_norm, L.attn_out_norm_b, x.data(), x.data(), n);

@@ -92,8 +92,10 @@ class Model {
   // Hidden states [n_tokens][n_embd] of every token of `seqs`, in order, after the last block
   // (before the output norm).
   Vec run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const;
+  // rope_cs: [n][n_rot] RoPE cos/sin of each token's position (kernels::rope_table), or null.
   void attention(const LayerWeights& L, int64_t layer, const float* h,
-                 std::span<const SeqBatch> seqs, int64_t n, ThreadPool* pool, float* out) const;
+                 std::span<const SeqBatch> seqs, int64_t n, const float* rope_cs, ThreadPool* pool,
+                 float* out) const;
   void ffn(const LayerWeights& L, int64_t layer, const float* h, std::span<const SeqBatch> seqs,
            int64_t n, ThreadPool* pool, float* out) const;
   // Adds each sequence's LoRA update for weight `target` of `layer` to its rows of y [n][n_out],

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "model/kv_cache.h"
 #include "server/yaml_util.h"
 
 namespace rs::server {
@@ -54,6 +55,8 @@ void ServerConfig::validate() const {
     RS_CHECK(m.parallel >= 1 && m.parallel <= 256, "model {}: parallel must be in [1, 256]",
              m.name);
     RS_CHECK(m.ctx_size >= 8, "model {}: ctx_size must be at least 8", m.name);
+    RS_CHECK(parse_kv_type(m.kv_type).has_value(), "model {}: kv_type must be f16 or f32, got '{}'",
+             m.name, m.kv_type);
     RS_CHECK(m.batch_tokens >= 1, "model {}: batch_tokens must be positive", m.name);
     RS_CHECK(m.queue >= 0, "model {}: queue cannot be negative", m.name);
     RS_CHECK(m.price_per_hour >= 0, "model {}: price_per_hour cannot be negative", m.name);
@@ -110,7 +113,7 @@ ServerConfig load_server_config(const std::string& path) {
   RS_CHECK(models && models.IsSequence(), "config {}: 'models' must be a list of models", path);
   for (const auto& m : models) {
     check_keys(m, "models[]",
-               {"name", "path", "tokenizer", "chat_template", "parallel", "ctx_size",
+               {"name", "path", "tokenizer", "chat_template", "parallel", "ctx_size", "kv_type",
                 "batch_tokens", "queue", "threads", "adapters", "price_per_hour"});
     ModelConfig mc;
     read(m, "name", mc.name);
@@ -119,6 +122,7 @@ ServerConfig load_server_config(const std::string& path) {
     read(m, "chat_template", mc.chat_template);
     read(m, "parallel", mc.parallel);
     read(m, "ctx_size", mc.ctx_size);
+    read(m, "kv_type", mc.kv_type);
     read(m, "batch_tokens", mc.batch_tokens);
     read(m, "queue", mc.queue);
     read(m, "threads", mc.threads);

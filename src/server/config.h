@@ -33,6 +33,7 @@ struct ModelConfig {
   std::string chat_template;            // optional chat format name; default: detected, else chatml
   int parallel = 4;                     // sequences decoded together (slots)
   int64_t ctx_size = 2048;              // context per slot
+  std::string kv_type = "f16";          // the slots' KV caches: "f16" or "f32" (exact)
   int64_t batch_tokens = 256;           // tokens per forward pass at most
   int queue = 64;                       // waiting requests beyond the slots; more get 429
   int threads = 0;                      // compute threads; 0: one per core

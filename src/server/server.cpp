@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <thread>
@@ -63,6 +64,7 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
       }
       SchedulerOptions so;
       so.n_slots = mc.parallel;
+      so.kv_type = parse_kv_type(mc.kv_type).value_or(KvType::F16);
       so.n_ctx = std::min<int64_t>(mc.ctx_size,
                                    m->lm.model->hparams().n_ctx_train > 0
                                        ? std::max<int64_t>(m->lm.model->hparams().n_ctx_train, 8)
@@ -129,6 +131,13 @@ Server::Server(ServerConfig cfg) : cfg_(std::move(cfg)) {
   // Without it, a response written as headers + body waits for the client's delayed ACK of
   // the first segment (Nagle): ~40 ms added to every keep-alive request.
   http_->set_tcp_nodelay(true);
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and
+  // silently take half of the connections. SO_REUSEADDR alone allows a quick restart while a
+  // second server on the port fails to bind, as it should.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   routes();
   init_router();
   init_cache();

@@ -129,6 +129,13 @@ done
 grep -q '^rightsize_queue_depth{model="stories"} 0$' "$TMP/metrics.txt" && grep -q '^rightsize_active_sequences{model="stories"} 0$' "$TMP/metrics.txt" &&
   ok "queue and active gauges back to 0" || bad "gauges: $(grep -E 'queue_depth|active_seq' "$TMP/metrics.txt")"
 
+# --- a second server on the same port fails to bind (no SO_REUSEPORT sharing of connections)
+port=${URL##*:}
+"$BIN" serve -m "$M" --port "$port" -t 1 >"$TMP/second.log" 2>&1
+rc=$?
+[ "$rc" != 0 ] && grep -q "cannot listen on 127.0.0.1:$port" "$TMP/second.log" &&
+  ok "port in use: second server exits $rc with a clear error" || bad "port in use: rc $rc, $(cat "$TMP/second.log")"
+
 # --- graceful shutdown on SIGTERM
 stop_server
 [ "$SERVER_RC" = 0 ] && grep -q "serve: stopped" "$TMP/log" && ok "SIGTERM: clean exit" || bad "SIGTERM: exit $SERVER_RC"
@@ -160,4 +167,9 @@ check_error "wrong key" 401 /v1/completions '{"prompt":"x"}' -H 'Authorization: 
 stop_server
 expect_error "remote bind without a key" serve -m "$M" --host 0.0.0.0 --port 0
 expect_error "config with an unknown key" serve --config <(printf 'models:\n  - path: %s\n    colour: red\n' "$M")
+expect_error "config with a bad kv_type" serve --config <(printf 'models:\n  - path: %s\n    kv_type: q8\n' "$M")
+"$BIN" serve -m "$M" --kv-type q8 >/dev/null 2>"$TMP/err"
+rc=$?
+[ "$rc" != 0 ] && grep -q "kv-type: q8 not in {f16,f32}" "$TMP/err" && ok "--kv-type q8: usage error $rc" ||
+  bad "--kv-type q8: rc $rc, $(cat "$TMP/err")"
 finish

@@ -1,17 +1,21 @@
-// kernels::attend (both paths) against a naive double-precision attention.
+// kernels::attend (both paths, f32 and f16 keys/values) against a naive double-precision
+// attention, and the f16 store against the scalar conversion.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
+#include "core/half.h"
 #include "kernels/attention.h"
 
 namespace {
 
 using rs::kernels::AttendArgs;
 
-void naive(const AttendArgs& a, std::vector<double>& out) {
+// kf / vf: the keys and values as the kernel sees them (already rounded when they are f16).
+void naive(const AttendArgs& a, const float* kf, const float* vf, std::vector<double>& out) {
   const int64_t nk = a.j1 - a.j0;
   out.assign(static_cast<size_t>(a.n_q * a.head_dim_v), 0.0);
   for (int h = 0; h < a.n_q; ++h) {
@@ -20,7 +24,7 @@ void naive(const AttendArgs& a, std::vector<double>& out) {
     for (int64_t j = 0; j < nk; ++j) {
       double d = 0;
       for (int64_t i = 0; i < a.head_dim; ++i)
-        d += static_cast<double>(a.q[h * a.q_stride + i]) * a.k[(a.j0 + j) * a.k_stride + i];
+        d += static_cast<double>(a.q[h * a.q_stride + i]) * kf[(a.j0 + j) * a.k_stride + i];
       d *= a.scale;
       if (a.softcap > 0) d = a.softcap * std::tanh(d / a.softcap);
       s[static_cast<size_t>(j)] = d;
@@ -31,7 +35,7 @@ void naive(const AttendArgs& a, std::vector<double>& out) {
     for (int64_t j = 0; j < nk; ++j)
       for (int64_t i = 0; i < a.head_dim_v; ++i)
         out[static_cast<size_t>(h * a.head_dim_v + i)] +=
-            s[static_cast<size_t>(j)] / sum * a.v[(a.j0 + j) * a.v_stride + i];
+            s[static_cast<size_t>(j)] / sum * vf[(a.j0 + j) * a.v_stride + i];
   }
 }
 
@@ -45,38 +49,81 @@ TEST(Attend, MatchesNaiveForShapesAndRanges) {
           k(static_cast<size_t>(n_ctx * kv_stride)), v(k.size());
       for (auto* buf : {&q, &k, &v})
         for (float& x : *buf) x = nd(rng);
-      for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 1}, {0, 70}, {13, 50}}) {
-        for (float softcap : {0.0f, 30.0f}) {
-          AttendArgs a;
-          a.q = q.data();
-          a.q_stride = hd;
-          a.n_q = n_q;
-          a.k = k.data() + hd;  // the second head
-          a.k_stride = kv_stride;
-          a.v = v.data() + hd;
-          a.v_stride = kv_stride;
-          a.j0 = j0;
-          a.j1 = j1;
-          a.head_dim = a.head_dim_v = hd;
-          a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-          a.softcap = softcap;
-          std::vector<float> out(static_cast<size_t>(n_q * hd)), out2(out.size()),
-              scores(static_cast<size_t>(n_q * n_ctx));
-          a.o_stride = hd;
-          a.scores = scores.data();
-          a.out = out.data();
-          rs::kernels::attend(a);
-          a.out = out2.data();
-          rs::kernels::attend_scalar(a);
-          std::vector<double> ref;
-          naive(a, ref);
-          for (size_t i = 0; i < out.size(); ++i) {
-            EXPECT_NEAR(out[i], ref[i], 1e-4) << "hd " << hd << " i " << i;
-            EXPECT_NEAR(out2[i], ref[i], 1e-4) << "hd " << hd << " i " << i;
+      // The same keys and values in f16, and their exact f32 values.
+      std::vector<uint16_t> k16(k.size()), v16(v.size());
+      std::vector<float> k16f(k.size()), v16f(v.size());
+      for (size_t i = 0; i < k.size(); ++i) {
+        k16[i] = rs::fp32_to_fp16(k[i]);
+        v16[i] = rs::fp32_to_fp16(v[i]);
+        k16f[i] = rs::fp16_to_fp32(k16[i]);
+        v16f[i] = rs::fp16_to_fp32(v16[i]);
+      }
+      for (bool f16 : {false, true}) {
+        for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 1}, {0, 70}, {13, 50}}) {
+          for (float softcap : {0.0f, 30.0f}) {
+            AttendArgs a;
+            a.q = q.data();
+            a.q_stride = hd;
+            a.n_q = n_q;
+            // the second head
+            a.k = f16 ? static_cast<const void*>(k16.data() + hd) : k.data() + hd;
+            a.k_stride = kv_stride;
+            a.v = f16 ? static_cast<const void*>(v16.data() + hd) : v.data() + hd;
+            a.v_stride = kv_stride;
+            a.kv_f16 = f16;
+            a.j0 = j0;
+            a.j1 = j1;
+            a.head_dim = a.head_dim_v = hd;
+            a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+            a.softcap = softcap;
+            std::vector<float> out(static_cast<size_t>(n_q * hd)), out2(out.size()),
+                scores(static_cast<size_t>(n_q * n_ctx));
+            a.o_stride = hd;
+            a.scores = scores.data();
+            a.out = out.data();
+            rs::kernels::attend(a);
+            a.out = out2.data();
+            rs::kernels::attend_scalar(a);
+            std::vector<double> ref;
+            naive(a, (f16 ? k16f.data() : k.data()) + hd, (f16 ? v16f.data() : v.data()) + hd, ref);
+            for (size_t i = 0; i < out.size(); ++i) {
+              EXPECT_NEAR(out[i], ref[i], 1e-4) << "hd " << hd << " f16 " << f16 << " i " << i;
+              EXPECT_NEAR(out2[i], ref[i], 1e-4) << "hd " << hd << " f16 " << f16 << " i " << i;
+            }
           }
         }
       }
     }
+  }
+}
+
+// The vectorised f16 store rounds exactly as the scalar conversion (nearest even), tails
+// included, for ordinary values, halfway cases, subnormals, overflow and specials.
+TEST(StoreF16, MatchesScalarConversion) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0, 100);
+  std::vector<float> x(1000);
+  for (float& v : x) v = nd(rng);
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            1.0f + 0x1p-11f,
+                            1.0f + 3 * 0x1p-11f,
+                            65504.0f,
+                            65520.0f,
+                            1e9f,
+                            -1e9f,
+                            0x1p-20f,
+                            -0x1p-24f,
+                            0x1p-30f,
+                            std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN()};
+  std::copy(std::begin(specials), std::end(specials), x.begin());
+  for (int64_t n : {0, 1, 7, 8, 13, 1000}) {
+    std::vector<uint16_t> got(static_cast<size_t>(n) + 1, 0xABCD);
+    rs::kernels::store_f16(x.data(), got.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(got[i], rs::fp32_to_fp16(x[i])) << "n " << n << " i " << i << " x " << x[i];
+    EXPECT_EQ(got[n], 0xABCD) << "wrote past the end, n " << n;
   }
 }
 
