@@ -38,7 +38,8 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                              Schedule schedule) {
   if (n <= 0) return;
   if (n_threads_ == 1 || n == 1) {
     fn(0, n, 0);
@@ -47,6 +48,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   job_ = &fn;
   job_n_ = n;
   job_min_chunk_ = std::max<int64_t>(1, n / kMinChunkDivisor);
+  job_schedule_ = schedule;
   next_.store(0, std::memory_order_relaxed);
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   {
@@ -61,6 +63,13 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
 }
 
 void ThreadPool::run_chunks(int index) {
+  if (job_schedule_ == Schedule::Static) {
+    const int64_t chunk = (job_n_ + n_threads_ - 1) / n_threads_;
+    const int64_t b = std::min<int64_t>(job_n_, chunk * index);
+    const int64_t e = std::min<int64_t>(job_n_, b + chunk);
+    if (b < e) (*job_)(b, e, index);
+    return;
+  }
   // Guided self-scheduling: each take is a share of what is left (large at first, so threads
   // stream through long contiguous runs of weights; small at the end, so a thread that was held
   // up leaves little for the others to wait on).

@@ -29,10 +29,18 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
+  // How [0, n) is split. Guided: threads take shares of what is left from an atomic counter
+  // (large first, small at the end), so a thread that is descheduled for a while leaves little
+  // for the others to wait on; best for compute-bound loops. Static: one contiguous range per
+  // thread, no atomics; best for short memory-bound loops (a decode step's matrix-vector
+  // products), where the extra takes and the broken prefetch streams cost more than imbalance.
+  enum class Schedule { Guided, Static };
+
   // Calls fn(begin, end, thread_index) over disjoint ranges covering [0, n) (a thread may get
   // several ranges, in increasing order); returns when all are done. Not reentrant: fn must not
   // call parallel_for on the same pool, and only one thread may call parallel_for at a time.
-  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                    Schedule schedule = Schedule::Guided);
 
  private:
   void worker(int index);
@@ -47,6 +55,7 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_min_chunk_ = 1;
+  Schedule job_schedule_ = Schedule::Guided;
   std::atomic<int64_t> next_{0};  // first item not yet taken
   std::mutex mu_;
   std::condition_variable wake_cv_;
