@@ -4,6 +4,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -102,33 +103,29 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
   matmul(w, x, n_tokens, y, bias, pool, gemm::active_isa());
 }
 
-void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
-            ThreadPool* pool, gemm::Isa isa) {
-  if (n_tokens <= 0 || w.n_out <= 0) return;
-  const gemm::GemmFn kernel = gemm::gemm_for(w.type, isa);
-  RS_CHECK(kernel, "no matmul kernel for tensor type {}", dtype_name(w.type));
-  const int64_t bs = values_per_block(w.type);
-  RS_CHECK(w.n_in % bs == 0, "matmul: {} values per row is not a whole number of {} blocks", w.n_in,
-           dtype_name(w.type));
+namespace {
 
-  // Activations are quantized once per call (not once per weight row) into grow-only buffers of
-  // the calling thread, so steady-state decoding allocates nothing.
+// Quantizes x [n_tokens][n_in] once into the format the kernels of `type` take, into grow-only
+// buffers of the calling thread (steady-state decoding allocates nothing). Returns the
+// activations and the bytes one token's take.
+std::pair<gemm::Acts, size_t> prepare_acts(DType type, int64_t n_in, const float* x,
+                                           int64_t n_tokens, ThreadPool* pool) {
   gemm::Acts a;
-  a.fmt = act_format_for(w.type);
+  a.fmt = act_format_for(type);
   a.n_tokens = n_tokens;
-  a.n_in = w.n_in;
+  a.n_in = n_in;
   thread_local std::vector<int8_t> q8_buf;
   thread_local std::vector<float> d_buf;
   thread_local std::vector<int32_t> bsum_buf;
   thread_local std::vector<BlockQ8K> q8k_buf;
   std::function<void(int64_t, int64_t, int)> quantize;
-  size_t act_bytes_per_token = static_cast<size_t>(w.n_in) * sizeof(float);
+  size_t act_bytes_per_token = static_cast<size_t>(n_in) * sizeof(float);
   switch (a.fmt) {
     case ActFormat::Q8_0: {
-      const int64_t nb = w.n_in / kQK8_0;
+      const int64_t nb = n_in / kQK8_0;
       a.ld_d = n_tokens + 8;  // room for 8-wide loads of scales from any token
-      if (q8_buf.size() < static_cast<size_t>(n_tokens * w.n_in))
-        q8_buf.resize(static_cast<size_t>(n_tokens * w.n_in));
+      if (q8_buf.size() < static_cast<size_t>(n_tokens * n_in))
+        q8_buf.resize(static_cast<size_t>(n_tokens * n_in));
       if (d_buf.size() < static_cast<size_t>(nb * a.ld_d))
         d_buf.resize(static_cast<size_t>(nb * a.ld_d));
       if (bsum_buf.size() < static_cast<size_t>(nb * a.ld_d))
@@ -141,8 +138,8 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
       a.bsum = bsum;
       quantize = [&, q, d, bsum, nb](int64_t b, int64_t e, int) {
         for (int64_t t = b; t < e; ++t) {
-          int8_t* qt = q + t * w.n_in;
-          gemm::pack_q8_0(x + t * w.n_in, w.n_in, qt, d + t, a.ld_d);
+          int8_t* qt = q + t * n_in;
+          gemm::pack_q8_0(x + t * n_in, n_in, qt, d + t, a.ld_d);
           for (int64_t k = 0; k < nb; ++k) {  // block sums, for kernels that offset weights
             int32_t sum = 0;
             for (int i = 0; i < 32; ++i) sum += qt[32 * k + i];
@@ -150,18 +147,18 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
           }
         }
       };
-      act_bytes_per_token = static_cast<size_t>(w.n_in) + static_cast<size_t>(nb) * sizeof(float);
+      act_bytes_per_token = static_cast<size_t>(n_in) + static_cast<size_t>(nb) * sizeof(float);
       break;
     }
     case ActFormat::Q8_K: {
-      const int64_t nb = w.n_in / kQK_K;
+      const int64_t nb = n_in / kQK_K;
       if (q8k_buf.size() < static_cast<size_t>(n_tokens * nb))
         q8k_buf.resize(static_cast<size_t>(n_tokens * nb));
       BlockQ8K* q = q8k_buf.data();
       a.q8k = q;
       quantize = [&, q, nb](int64_t b, int64_t e, int) {
         for (int64_t t = b; t < e; ++t)
-          quantize_act(ActFormat::Q8_K, x + t * w.n_in, q + t * nb, w.n_in);
+          quantize_act(ActFormat::Q8_K, x + t * n_in, q + t * nb, n_in);
       };
       act_bytes_per_token = static_cast<size_t>(nb) * sizeof(BlockQ8K);
       break;
@@ -177,23 +174,86 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
       quantize(0, n_tokens, 0);
   }
 
-  // Threads take contiguous runs of whole row tiles. Each thread walks its rows once per chunk
-  // of tokens; a chunk's activations (~192 KiB) stay in L2 while the rows stream past, and each
-  // tile of rows stays in L1 while it meets every token of the chunk.
+  return {a, act_bytes_per_token};
+}
+
+void check_kernel(const WeightView& w, gemm::Isa isa) {
+  RS_CHECK(gemm::gemm_for(w.type, isa), "no matmul kernel for tensor type {}", dtype_name(w.type));
+  const int64_t bs = values_per_block(w.type);
+  RS_CHECK(w.n_in % bs == 0, "matmul: {} values per row is not a whole number of {} blocks", w.n_in,
+           dtype_name(w.type));
+}
+
+}  // namespace
+
+void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+            ThreadPool* pool, gemm::Isa isa) {
+  const MatmulOut one{&w, y, bias};
+  matmul_multi({&one, 1}, x, n_tokens, pool, isa);
+}
+
+void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool* pool) {
+  matmul_multi(outs, x, n_tokens, pool, gemm::active_isa());
+}
+
+void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool* pool, gemm::Isa isa) {
+  if (n_tokens <= 0 || outs.empty()) return;
+  const WeightView& w0 = *outs[0].w;
+  for (const MatmulOut& o : outs) {
+    check_kernel(*o.w, isa);
+    RS_CHECK(o.w->n_in == w0.n_in, "matmul_multi: inputs of {} and {} values", o.w->n_in, w0.n_in);
+  }
+  // Matrices whose kernels take other activations than the first's run on their own.
+  if (outs.size() > 1) {
+    bool same = true;
+    for (const MatmulOut& o : outs)
+      same = same && act_format_for(o.w->type) == act_format_for(w0.type);
+    if (!same) {
+      for (const MatmulOut& o : outs) matmul_multi({&o, 1}, x, n_tokens, pool, isa);
+      return;
+    }
+  }
+  const auto [a, act_bytes_per_token] = prepare_acts(w0.type, w0.n_in, x, n_tokens, pool);
+
+  // One loop over the row tiles of every matrix, in order. Threads take contiguous runs of whole
+  // row tiles. Each thread walks its rows once per chunk of tokens; a chunk's activations
+  // (~192 KiB) stay in L2 while the rows stream past, and each tile of rows stays in L1 while it
+  // meets every token of the chunk.
   const int64_t rt = gemm::row_tile(isa);
-  const int64_t n_tiles = (w.n_out + rt - 1) / rt;
+  std::array<int64_t, kMaxMatmulOuts + 1> first_tile{};
+  RS_CHECK(outs.size() <= kMaxMatmulOuts, "matmul_multi: at most {} matrices", kMaxMatmulOuts);
+  int64_t total_rows = 0;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    first_tile[i + 1] = first_tile[i] + (outs[i].w->n_out + rt - 1) / rt;
+    total_rows += outs[i].w->n_out;
+  }
+  const int64_t n_tiles = first_tile[outs.size()];
   const int64_t chunk =
       std::max<int64_t>(16, static_cast<int64_t>((192 << 10) / act_bytes_per_token));
   auto work = [&](int64_t tile_begin, int64_t tile_end, int) {
-    const int64_t r0 = tile_begin * rt, r1 = std::min(w.n_out, tile_end * rt);
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += chunk)
-      kernel(w, a, r0, r1, t0, std::min(n_tokens, t0 + chunk), y, w.n_out);
-    if (bias)
-      for (int64_t t = 0; t < n_tokens; ++t)
-        for (int64_t r = r0; r < r1; ++r) y[t * w.n_out + r] += bias[r];
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const int64_t b = std::max(tile_begin, first_tile[i]),
+                    e = std::min(tile_end, first_tile[i + 1]);
+      if (b >= e) continue;
+      const WeightView& w = *outs[i].w;
+      const gemm::GemmFn kernel = gemm::gemm_for(w.type, isa);
+      float* y = outs[i].y;
+      const float* bias = outs[i].bias;
+      const int64_t r0 = (b - first_tile[i]) * rt, r1 = std::min(w.n_out, (e - first_tile[i]) * rt);
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += chunk)
+        kernel(w, a, r0, r1, t0, std::min(n_tokens, t0 + chunk), y, w.n_out);
+      if (bias)
+        for (int64_t t = 0; t < n_tokens; ++t)
+          for (int64_t r = r0; r < r1; ++r) y[t * w.n_out + r] += bias[r];
+    }
   };
-  if (pool && pool->size() > 1 && w.n_out >= 64)
-    pool->parallel_for(n_tiles, work);
+  // A few tokens: a memory-bound stream through the weights, split statically; more: compute-
+  // bound tiles, taken in guided shares so that a descheduled thread holds up no one.
+  const auto schedule = n_tokens < 4 ? ThreadPool::Schedule::Static : ThreadPool::Schedule::Guided;
+  if (pool && pool->size() > 1 && total_rows >= 64)
+    pool->parallel_for(n_tiles, work, schedule);
   else
     work(0, n_tiles, 0);
 }

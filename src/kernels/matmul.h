@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "core/dtype.h"
 
@@ -40,6 +41,22 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
 // benchmarks compare them; matmul above uses gemm::active_isa()).
 void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
             ThreadPool* pool, gemm::Isa isa);
+
+// Several products of the same input: outs[i].y = outs[i].w · X (+ bias), X [n_tokens][n_in]
+// shared (attention's Q, K and V; the FFN's gate and up). The activations are quantized once and
+// one parallel loop runs over all the matrices' row tiles, so the call costs one quantization
+// and one wait for the threads instead of one per matrix. Results are bit-identical to separate
+// matmul calls. At most kMaxMatmulOuts matrices, all with n_in inputs.
+struct MatmulOut {
+  const WeightView* w = nullptr;
+  float* y = nullptr;           // [n_tokens][w->n_out]
+  const float* bias = nullptr;  // [w->n_out] or null
+};
+inline constexpr size_t kMaxMatmulOuts = 4;
+void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool* pool);
+void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  ThreadPool* pool, gemm::Isa isa);
 
 // Copies row r of W, dequantized, into dst[n_in] (embedding lookup).
 void get_row(const WeightView& w, int64_t r, float* dst);

@@ -189,9 +189,10 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
       std::copy(row + nq + nkv, row + nq + nkv + nv, v + t * nv);
     }
   } else {
-    kernels::matmul(L.wq, h, n, q, L.bq.empty() ? nullptr : L.bq.data(), pool);
-    kernels::matmul(L.wk, h, n, k, L.bk.empty() ? nullptr : L.bk.data(), pool);
-    kernels::matmul(L.wv, h, n, v, L.bv.empty() ? nullptr : L.bv.data(), pool);
+    auto bias = [](const Vec& b) { return b.empty() ? nullptr : b.data(); };
+    const kernels::MatmulOut qkv[] = {
+        {&L.wq, q, bias(L.bq)}, {&L.wk, k, bias(L.bk)}, {&L.wv, v, bias(L.bv)}};
+    kernels::matmul_multi(qkv, h, n, pool);
     lora_update(seqs, layer, lora::Target::Q, h, q, pool);
     lora_update(seqs, layer, lora::Target::K, h, k, pool);
     lora_update(seqs, layer, lora::Target::V, h, v, pool);
@@ -311,8 +312,8 @@ void Model::ffn(const LayerWeights& L, int64_t layer, const float* h,
       const bool silu = hp_.arch->ffn == FfnKind::SiluGated;
       float* gate = scratch(kGate, n * n_ff);
       if (L.gate) {
-        kernels::matmul(L.gate, h, n, gate, nullptr, pool);
-        kernels::matmul(L.up, h, n, act, nullptr, pool);
+        const kernels::MatmulOut gate_up[] = {{&L.gate, gate, nullptr}, {&L.up, act, nullptr}};
+        kernels::matmul_multi(gate_up, h, n, pool);
         lora_update(seqs, layer, lora::Target::Gate, h, gate, pool);
         lora_update(seqs, layer, lora::Target::Up, h, act, pool);
       } else {  // fused: each output row holds [gate (n_ff) | up (n_ff)]

@@ -171,5 +171,47 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest,
                            return std::string(dtype_name(param_info.param));
                          });
 
+// matmul_multi: the same bits as one matmul per matrix, for matrices of one activation format
+// (Q4_0 + Q8_0 + Q4_0, Q4_K + Q6_K) and of mixed formats (Q4_0 + Q4_K + F32, run apart), with
+// and without biases, with 1 and 2 threads, for 1 token (decoding) and for several.
+TEST(MatmulMulti, MatchesSeparateCalls) {
+  const std::vector<std::vector<DType>> groups = {{DType::Q4_0, DType::Q8_0, DType::Q4_0},
+                                                  {DType::Q4_K, DType::Q6_K},
+                                                  {DType::Q4_0, DType::Q4_K, DType::F32}};
+  const int64_t n_in = 512;
+  const int64_t rows[] = {67, 16, 130};
+  ThreadPool pool1(1), pool2(2);
+  for (const auto& types : groups) {
+    std::vector<Matrix> ms;
+    std::vector<std::vector<float>> biases;
+    for (size_t i = 0; i < types.size(); ++i) {
+      ms.push_back(random_matrix(types[i], n_in, rows[i], static_cast<uint32_t>(10 + i)));
+      biases.push_back(gaussian(static_cast<size_t>(rows[i]), static_cast<uint32_t>(20 + i), 0.1f));
+    }
+    for (Isa isa : isas()) {
+      for (ThreadPool* pool : {&pool1, &pool2}) {
+        for (int64_t n_tok : {1, 5, 19}) {
+          const auto x = gaussian(static_cast<size_t>(n_tok * n_in), 7, 1.0f);
+          std::vector<std::vector<float>> want(types.size()), got(types.size());
+          std::vector<MatmulOut> outs;
+          for (size_t i = 0; i < types.size(); ++i) {
+            want[i].resize(static_cast<size_t>(n_tok * rows[i]));
+            got[i].assign(want[i].size(), -1.0f);
+            const float* bias = i == 1 ? nullptr : biases[i].data();
+            matmul(ms[i].view, x.data(), n_tok, want[i].data(), bias, pool, isa);
+            outs.push_back({&ms[i].view, got[i].data(), bias});
+          }
+          matmul_multi(outs, x.data(), n_tok, pool, isa);
+          for (size_t i = 0; i < types.size(); ++i)
+            for (size_t k = 0; k < want[i].size(); ++k)
+              ASSERT_TRUE(same_bits(got[i][k], want[i][k]))
+                  << dtype_name(types[i]) << " " << gemm::isa_name(isa) << " threads "
+                  << pool->size() << " tokens " << n_tok << " at " << k;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rs::kernels
