@@ -19,31 +19,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// One level over all rounds: requests, tokens and time add up; tokens/s is also kept per round.
 struct LevelResult {
   int streams = 0, requests = 0, failed = 0;
   int64_t tokens = 0;
   double wall_s = 0;
   std::vector<double> latency_ms, ttft_ms;
+  std::vector<double> round_tokens_per_s;
+  // The median over rounds: on a shared machine a level measured in a noisy minute is an
+  // outlier, not the trend.
+  double tokens_per_s() const {
+    if (round_tokens_per_s.empty()) return 0;
+    std::vector<double> v = round_tokens_per_s;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
 };
 
-}  // namespace
-
-void run_server_bench(const ServerBenchOptions& o) {
-  RS_CHECK(!o.concurrency.empty(), "give at least one --concurrency level");
-  upstream::ClientOptions co;
-  co.max_retries = 0;
-  co.timeout_s = 600;
-  upstream::Endpoint ep;
-  ep.base_url = o.url;
-  ep.api_key = o.api_key;
-  upstream::Client client({ep}, co);
-
-  std::vector<LevelResult> results;
-  uint64_t seed = 1;
-  for (int level : o.concurrency) {
-    RS_CHECK(level >= 1 && level <= 1024, "concurrency {} is out of range", level);
-    LevelResult r;
-    r.streams = level;
+// `level` streams, each sending o.requests_per_stream requests one after another; adds to r.
+void run_level(upstream::Client& client, const ServerBenchOptions& o, int level, uint64_t seed,
+               LevelResult& r) {
+  {
+    const int requests_before = r.requests;
+    const int64_t tokens_before = r.tokens;
     std::mutex mu;
     const auto t0 = Clock::now();
     std::vector<std::thread> threads;
@@ -87,27 +86,56 @@ void run_server_bench(const ServerBenchOptions& o) {
       });
     }
     for (auto& t : threads) t.join();
-    r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    seed += 1000003;
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    const int64_t tokens = r.tokens - tokens_before;
+    r.wall_s += wall;
+    r.round_tokens_per_s.push_back(wall > 0 ? static_cast<double>(tokens) / wall : 0);
     if (!o.json)
-      fmt::print(stderr, "bench: {} streams: {} requests, {:.1f} tokens/s\n", level, r.requests,
-                 r.wall_s > 0 ? r.tokens / r.wall_s : 0);
-    results.push_back(std::move(r));
+      fmt::print(stderr, "bench: {} streams: {} requests, {:.1f} tokens/s\n", level,
+                 r.requests - requests_before, r.round_tokens_per_s.back());
+  }
+}
+
+}  // namespace
+
+void run_server_bench(const ServerBenchOptions& o) {
+  RS_CHECK(!o.concurrency.empty(), "give at least one --concurrency level");
+  RS_CHECK(o.rounds >= 1 && o.rounds <= 100, "--rounds must be in [1, 100] (got {})", o.rounds);
+  for (int level : o.concurrency)
+    RS_CHECK(level >= 1 && level <= 1024, "concurrency {} is out of range", level);
+  upstream::ClientOptions co;
+  co.max_retries = 0;
+  co.timeout_s = 600;
+  upstream::Endpoint ep;
+  ep.base_url = o.url;
+  ep.api_key = o.api_key;
+  upstream::Client client({ep}, co);
+
+  // Rounds run the levels in turn (1, 4, 16, 1, 4, 16, ...), so slow phases of a shared machine
+  // fall on every level alike.
+  std::vector<LevelResult> results(o.concurrency.size());
+  uint64_t seed = 1;
+  for (int round = 0; round < o.rounds; ++round) {
+    for (size_t i = 0; i < o.concurrency.size(); ++i) {
+      results[i].streams = o.concurrency[i];
+      run_level(client, o, o.concurrency[i], seed, results[i]);
+      seed += 1000003;
+    }
   }
 
   nlohmann::json out = nlohmann::json::array();
-  const double base =
-      results.front().wall_s > 0 ? results.front().tokens / results.front().wall_s : 0;
+  const double base = results.front().tokens_per_s();
   if (!o.json) {
     fmt::print(
-        "Percentiles over all requests of a level, linear interpolation (numpy's default).\n");
+        "Percentiles over all requests of a level, linear interpolation (numpy's default).{}\n",
+        o.rounds > 1 ? fmt::format(" tokens/s: the median of {} rounds.", o.rounds) : "");
     fmt::print(
         "| streams | requests | failed | gen tokens/s | vs 1st level | latency p50 ms | p99 ms | "
         "TTFT p50 ms | TTFT p99 ms |\n");
     fmt::print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   }
   for (const auto& r : results) {
-    const double tps = r.wall_s > 0 ? r.tokens / r.wall_s : 0;
+    const double tps = r.tokens_per_s();
     auto pct = [](std::vector<double> v, double p) {
       return v.empty() ? 0.0 : eval::percentile(std::move(v), p);
     };
@@ -119,6 +147,7 @@ void run_server_bench(const ServerBenchOptions& o) {
                    {"generated_tokens", r.tokens},
                    {"wall_s", r.wall_s},
                    {"tokens_per_s", tps},
+                   {"tokens_per_s_rounds", r.round_tokens_per_s},
                    {"speedup_vs_first", base > 0 ? tps / base : 0},
                    {"latency_p50_ms", p50},
                    {"latency_p99_ms", p99},
@@ -134,6 +163,7 @@ void run_server_bench(const ServerBenchOptions& o) {
                                       {"model", o.model},
                                       {"prompt_tokens", o.prompt_tokens},
                                       {"max_tokens", o.max_tokens},
+                                      {"rounds", o.rounds},
                                       {"levels", out}}
                            .dump(2));
 }

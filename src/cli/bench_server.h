@@ -13,6 +13,7 @@ struct ServerBenchOptions {
   int requests_per_stream = 4;  // requests each stream sends, one after another
   int prompt_tokens = 32;       // random token ids per prompt (different for every request)
   int max_tokens = 128;
+  int rounds = 1;  // the levels run this many times in turn; tokens/s is the median per level
   bool json = false;
 };
 

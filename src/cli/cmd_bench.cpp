@@ -109,6 +109,10 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--requests-per-stream", srv->requests_per_stream,
                   "With --server: requests per stream")
       ->capture_default_str();
+  cmd->add_option("--rounds", srv->rounds,
+                  "With --server: run the levels this many times in turn and report each level's "
+                  "median tokens/s (steadier on a shared machine)")
+      ->capture_default_str();
   cmd->add_option("--prompt-tokens", srv->prompt_tokens, "With --server: prompt length in tokens")
       ->capture_default_str();
   cmd->callback([o, srv, cmd] {

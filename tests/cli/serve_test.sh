@@ -129,6 +129,24 @@ done
 grep -q '^rightsize_queue_depth{model="stories"} 0$' "$TMP/metrics.txt" && grep -q '^rightsize_active_sequences{model="stories"} 0$' "$TMP/metrics.txt" &&
   ok "queue and active gauges back to 0" || bad "gauges: $(grep -E 'queue_depth|active_seq' "$TMP/metrics.txt")"
 
+# --- bench --server: levels in rounds, every token counted, the median per level
+"$BIN" bench --server "$URL" --model-name stories --concurrency 1,3 -n 8 --requests-per-stream 2 \
+  --rounds 2 --prompt-tokens 5 --json >"$TMP/bench.json" 2>"$TMP/bench.err"
+python3 - "$TMP/bench.json" <<'PY' && ok "bench --server: 2 levels x 2 rounds, tokens and medians add up" || bad "bench --server: $(cat "$TMP/bench.json" "$TMP/bench.err")"
+import json, statistics, sys
+d = json.load(open(sys.argv[1]))
+assert d["rounds"] == 2, d
+lv = d["levels"]
+assert [l["streams"] for l in lv] == [1, 3], lv
+for l in lv:
+    assert l["failed"] == 0 and l["requests"] == l["streams"] * 2 * 2, l
+    assert l["generated_tokens"] == l["requests"] * 8, l
+    r = l["tokens_per_s_rounds"]
+    assert len(r) == 2 and all(x > 0 for x in r), l
+    assert abs(l["tokens_per_s"] - statistics.median(r)) < 1e-6, l
+assert abs(lv[1]["speedup_vs_first"] - lv[1]["tokens_per_s"] / lv[0]["tokens_per_s"]) < 1e-6
+PY
+
 # --- a second server on the same port fails to bind (no SO_REUSEPORT sharing of connections)
 port=${URL##*:}
 "$BIN" serve -m "$M" --port "$port" -t 1 >"$TMP/second.log" 2>&1
