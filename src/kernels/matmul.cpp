@@ -215,7 +215,10 @@ void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
       return;
     }
   }
-  const auto [a, act_bytes_per_token] = prepare_acts(w0.type, w0.n_in, x, n_tokens, pool);
+  // Not a structured binding: clang 14 rejects lambdas that capture one.
+  const std::pair<gemm::Acts, size_t> prepared = prepare_acts(w0.type, w0.n_in, x, n_tokens, pool);
+  const gemm::Acts& a = prepared.first;
+  const size_t act_bytes_per_token = prepared.second;
 
   // One loop over the row tiles of every matrix, in order. Threads take contiguous runs of whole
   // row tiles. Each thread walks its rows once per chunk of tokens; a chunk's activations
