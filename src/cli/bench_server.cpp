@@ -29,71 +29,64 @@ struct LevelResult {
   // The median over rounds: on a shared machine a level measured in a noisy minute is an
   // outlier, not the trend.
   double tokens_per_s() const {
-    if (round_tokens_per_s.empty()) return 0;
-    std::vector<double> v = round_tokens_per_s;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return round_tokens_per_s.empty() ? 0.0 : eval::percentile(round_tokens_per_s, 50);
   }
 };
 
 // `level` streams, each sending o.requests_per_stream requests one after another; adds to r.
 void run_level(upstream::Client& client, const ServerBenchOptions& o, int level, uint64_t seed,
                LevelResult& r) {
-  {
-    const int requests_before = r.requests;
-    const int64_t tokens_before = r.tokens;
-    std::mutex mu;
-    const auto t0 = Clock::now();
-    std::vector<std::thread> threads;
-    for (int s = 0; s < level; ++s) {
-      threads.emplace_back([&, s, stream_seed = seed + static_cast<uint64_t>(s) * 7919] {
-        std::mt19937_64 rng(stream_seed);
-        for (int q = 0; q < o.requests_per_stream; ++q) {
-          // Random ids from a small range every vocabulary has; no shared prefix between requests.
-          nlohmann::json prompt = nlohmann::json::array();
-          for (int i = 0; i < o.prompt_tokens; ++i)
-            prompt.push_back(static_cast<int>(100 + rng() % 200));
-          nlohmann::json req = {
-              {"model", o.model},           {"prompt", prompt},
-              {"max_tokens", o.max_tokens}, {"temperature", 0},
-              {"ignore_eos", true},         {"stream_options", {{"include_usage", true}}}};
-          const auto start = Clock::now();
-          double first = -1;
-          int64_t tokens = 0;
-          try {
-            upstream::ChunkHandler on_chunk = [&](const nlohmann::json& chunk) {
-              if (first < 0 && !chunk["choices"].empty())
-                first = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-              if (chunk.contains("usage") && chunk["usage"].is_object())
-                tokens = chunk["usage"]["completion_tokens"].get<int64_t>();
-              return true;
-            };
-            client.completions_stream(req, on_chunk);
-            const double ms =
-                std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-            std::lock_guard lk(mu);
-            ++r.requests;
-            r.tokens += tokens;
-            r.latency_ms.push_back(ms);
-            if (first >= 0) r.ttft_ms.push_back(first);
-          } catch (const Error& e) {
-            std::lock_guard lk(mu);
-            ++r.failed;
-            if (r.failed == 1) fmt::print(stderr, "bench: a request failed: {}\n", e.what());
-          }
+  const int requests_before = r.requests;
+  const int64_t tokens_before = r.tokens;
+  std::mutex mu;
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int s = 0; s < level; ++s) {
+    threads.emplace_back([&, s, stream_seed = seed + static_cast<uint64_t>(s) * 7919] {
+      std::mt19937_64 rng(stream_seed);
+      for (int q = 0; q < o.requests_per_stream; ++q) {
+        // Random ids from a small range every vocabulary has; no shared prefix between requests.
+        nlohmann::json prompt = nlohmann::json::array();
+        for (int i = 0; i < o.prompt_tokens; ++i)
+          prompt.push_back(static_cast<int>(100 + rng() % 200));
+        nlohmann::json req = {
+            {"model", o.model},           {"prompt", prompt},
+            {"max_tokens", o.max_tokens}, {"temperature", 0},
+            {"ignore_eos", true},         {"stream_options", {{"include_usage", true}}}};
+        const auto start = Clock::now();
+        double first = -1;
+        int64_t tokens = 0;
+        try {
+          upstream::ChunkHandler on_chunk = [&](const nlohmann::json& chunk) {
+            if (first < 0 && !chunk["choices"].empty())
+              first = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+            if (chunk.contains("usage") && chunk["usage"].is_object())
+              tokens = chunk["usage"]["completion_tokens"].get<int64_t>();
+            return true;
+          };
+          client.completions_stream(req, on_chunk);
+          const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+          std::lock_guard lk(mu);
+          ++r.requests;
+          r.tokens += tokens;
+          r.latency_ms.push_back(ms);
+          if (first >= 0) r.ttft_ms.push_back(first);
+        } catch (const Error& e) {
+          std::lock_guard lk(mu);
+          ++r.failed;
+          if (r.failed == 1) fmt::print(stderr, "bench: a request failed: {}\n", e.what());
         }
-      });
-    }
-    for (auto& t : threads) t.join();
-    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-    const int64_t tokens = r.tokens - tokens_before;
-    r.wall_s += wall;
-    r.round_tokens_per_s.push_back(wall > 0 ? static_cast<double>(tokens) / wall : 0);
-    if (!o.json)
-      fmt::print(stderr, "bench: {} streams: {} requests, {:.1f} tokens/s\n", level,
-                 r.requests - requests_before, r.round_tokens_per_s.back());
+      }
+    });
   }
+  for (auto& t : threads) t.join();
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  const int64_t tokens = r.tokens - tokens_before;
+  r.wall_s += wall;
+  r.round_tokens_per_s.push_back(wall > 0 ? static_cast<double>(tokens) / wall : 0);
+  if (!o.json)
+    fmt::print(stderr, "bench: {} streams: {} requests, {:.1f} tokens/s\n", level,
+               r.requests - requests_before, r.round_tokens_per_s.back());
 }
 
 }  // namespace

@@ -204,15 +204,6 @@ __attribute__((target("avx2,fma,f16c"))) void attend_avx2_t(const AttendArgs& a)
   }
 }
 
-__attribute__((target("avx2,fma,f16c"))) void store_f16_avx2(const float* src, uint16_t* dst,
-                                                             int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
-}
-
 }  // namespace
 #endif
 
@@ -225,13 +216,6 @@ void attend(const AttendArgs& a) {
   if (kAvx2) return a.kv_f16 ? attend_avx2_t<uint16_t>(a) : attend_avx2_t<float>(a);
 #endif
   attend_scalar(a);
-}
-
-void store_f16(const float* src, uint16_t* dst, int64_t n) {
-#if defined(__x86_64__)
-  if (kAvx2) return store_f16_avx2(src, dst, n);
-#endif
-  for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
 }
 
 }  // namespace rs::kernels

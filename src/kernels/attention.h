@@ -38,7 +38,4 @@ struct AttendArgs {
 void attend(const AttendArgs& a);
 void attend_scalar(const AttendArgs& a);  // the portable path, for tests
 
-// dst[0..n) <- src rounded to f16 (round to nearest even): how K and V enter an f16 cache.
-void store_f16(const float* src, uint16_t* dst, int64_t n);
-
 }  // namespace rs::kernels

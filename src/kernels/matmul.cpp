@@ -177,11 +177,14 @@ std::pair<gemm::Acts, size_t> prepare_acts(DType type, int64_t n_in, const float
   return {a, act_bytes_per_token};
 }
 
-void check_kernel(const WeightView& w, gemm::Isa isa) {
-  RS_CHECK(gemm::gemm_for(w.type, isa), "no matmul kernel for tensor type {}", dtype_name(w.type));
+// The kernel of w for isa; rs::Error when there is none or the rows are not whole blocks.
+gemm::GemmFn kernel_for(const WeightView& w, gemm::Isa isa) {
+  const gemm::GemmFn kernel = gemm::gemm_for(w.type, isa);
+  RS_CHECK(kernel, "no matmul kernel for tensor type {}", dtype_name(w.type));
   const int64_t bs = values_per_block(w.type);
   RS_CHECK(w.n_in % bs == 0, "matmul: {} values per row is not a whole number of {} blocks", w.n_in,
            dtype_name(w.type));
+  return kernel;
 }
 
 }  // namespace
@@ -200,20 +203,20 @@ void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
 void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
                   ThreadPool* pool, gemm::Isa isa) {
   if (n_tokens <= 0 || outs.empty()) return;
+  RS_CHECK(outs.size() <= kMaxMatmulOuts, "matmul_multi: at most {} matrices", kMaxMatmulOuts);
   const WeightView& w0 = *outs[0].w;
-  for (const MatmulOut& o : outs) {
-    check_kernel(*o.w, isa);
-    RS_CHECK(o.w->n_in == w0.n_in, "matmul_multi: inputs of {} and {} values", o.w->n_in, w0.n_in);
+  std::array<gemm::GemmFn, kMaxMatmulOuts> kernels{};
+  bool same_acts = true;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    kernels[i] = kernel_for(*outs[i].w, isa);
+    RS_CHECK(outs[i].w->n_in == w0.n_in, "matmul_multi: inputs of {} and {} values",
+             outs[i].w->n_in, w0.n_in);
+    same_acts = same_acts && act_format_for(outs[i].w->type) == act_format_for(w0.type);
   }
   // Matrices whose kernels take other activations than the first's run on their own.
-  if (outs.size() > 1) {
-    bool same = true;
-    for (const MatmulOut& o : outs)
-      same = same && act_format_for(o.w->type) == act_format_for(w0.type);
-    if (!same) {
-      for (const MatmulOut& o : outs) matmul_multi({&o, 1}, x, n_tokens, pool, isa);
-      return;
-    }
+  if (!same_acts) {
+    for (const MatmulOut& o : outs) matmul_multi({&o, 1}, x, n_tokens, pool, isa);
+    return;
   }
   // Not a structured binding: clang 14 rejects lambdas that capture one.
   const std::pair<gemm::Acts, size_t> prepared = prepare_acts(w0.type, w0.n_in, x, n_tokens, pool);
@@ -226,7 +229,6 @@ void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
   // meets every token of the chunk.
   const int64_t rt = gemm::row_tile(isa);
   std::array<int64_t, kMaxMatmulOuts + 1> first_tile{};
-  RS_CHECK(outs.size() <= kMaxMatmulOuts, "matmul_multi: at most {} matrices", kMaxMatmulOuts);
   int64_t total_rows = 0;
   for (size_t i = 0; i < outs.size(); ++i) {
     first_tile[i + 1] = first_tile[i] + (outs[i].w->n_out + rt - 1) / rt;
@@ -241,7 +243,7 @@ void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
                     e = std::min(tile_end, first_tile[i + 1]);
       if (b >= e) continue;
       const WeightView& w = *outs[i].w;
-      const gemm::GemmFn kernel = gemm::gemm_for(w.type, isa);
+      const gemm::GemmFn kernel = kernels[i];
       float* y = outs[i].y;
       const float* bias = outs[i].bias;
       const int64_t r0 = (b - first_tile[i]) * rt, r1 = std::min(w.n_out, (e - first_tile[i]) * rt);

@@ -80,12 +80,4 @@ void rope_apply(float* x, int n_rot, const float* cs, RopeStyle style) {
   }
 }
 
-void rope(float* x, int n_rot, int64_t pos, float base, const float* freq_factors,
-          RopeStyle style) {
-  float cs[1024];
-  RS_CHECK(n_rot <= 1024, "rope: {} rotated dims is more than 1024", n_rot);
-  rope_table(n_rot, pos, base, freq_factors, cs);
-  rope_apply(x, n_rot, cs, style);
-}
-
 }  // namespace rs::kernels

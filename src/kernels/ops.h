@@ -25,14 +25,11 @@ enum class RopeStyle {
   Halves,       // pairs (i, i + n_rot/2): qwen2, phi3, gemma2, and HF-layout llama ("NEOX")
 };
 
-// Rotary position embedding of one head vector x[head_dim] at position `pos`. The first n_rot
-// dims rotate with θ_i = pos · base^(−2i/n_rot) / freq_factors[i] (freq_factors may be null);
-// the rest are unchanged.
-void rope(float* x, int n_rot, int64_t pos, float base, const float* freq_factors, RopeStyle style);
-
-// The same rotation in two steps, so that the heads of one position share one table:
-// rope_table writes cos θ_i and sin θ_i (i < n_rot / 2) into cs[n_rot] (cos first, then sin);
-// rope_apply rotates x with it. rope(x, ...) == rope_apply(x, rope_table(...)) bit for bit.
+// Rotary position embedding of one head vector x[head_dim] at position `pos`, in two steps so
+// that every head (and layer) of one position shares one table. The first n_rot dims rotate with
+// θ_i = pos · base^(−2i/n_rot) / freq_factors[i] (freq_factors may be null); the rest are
+// unchanged. rope_table writes cos θ_i and sin θ_i (i < n_rot / 2) into cs[n_rot] (cos first,
+// then sin); rope_apply rotates x with it.
 void rope_table(int n_rot, int64_t pos, float base, const float* freq_factors, float* cs);
 void rope_apply(float* x, int n_rot, const float* cs, RopeStyle style);
 

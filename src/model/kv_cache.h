@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "model/hparams.h"
 
@@ -30,6 +31,9 @@ inline std::optional<KvType> parse_kv_type(std::string_view s) {
 }
 inline size_t kv_type_size(KvType t) {
   return t == KvType::F16 ? 2 : 4;
+}
+inline DType kv_dtype(KvType t) {
+  return t == KvType::F16 ? DType::F16 : DType::F32;
 }
 
 class KVCache {

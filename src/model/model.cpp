@@ -228,13 +228,9 @@ void Model::attention(const LayerWeights& L, int64_t layer, const float* h,
                             hp.rope_style);
     }
     KVCache& cache = *seqs[seq_of[t]].cache;
-    if (cache.type() == KvType::F16) {
-      kernels::store_f16(k + t * nkv, static_cast<uint16_t*>(cache.k(layer, p)), nkv);
-      kernels::store_f16(v + t * nv, static_cast<uint16_t*>(cache.v(layer, p)), nv);
-    } else {
-      std::copy(k + t * nkv, k + (t + 1) * nkv, static_cast<float*>(cache.k(layer, p)));
-      std::copy(v + t * nv, v + (t + 1) * nv, static_cast<float*>(cache.v(layer, p)));
-    }
+    const DType kv = kv_dtype(cache.type());
+    kernels::quantize_row(kv, k + t * nkv, cache.k(layer, p), nkv);
+    kernels::quantize_row(kv, v + t * nv, cache.v(layer, p), nv);
   }
 
   // Scores for query position p against key j of the same sequence: q·k / sqrt(head_dim),
