@@ -7,6 +7,7 @@
 //     threads        1 and 2 (a persistent ThreadPool, as the engine uses)
 //   The same matrix every iteration, so a small one is read from cache: this measures the
 //   kernels' arithmetic. Rates: GMAC/s (multiply-adds) and tokens/s (items_per_second).
+//   TYPE_lanes: Q4_0 and Q8_0 weights repacked into the lane layout, as the model loads them.
 //   decode/TYPE/576x1536/threads:T/isa:I
 //     One token through a different copy of the matrix each iteration, 160 MiB of copies in all,
 //     so weights stream from memory as in a decode step: bytes_per_second is to be compared with
@@ -31,6 +32,7 @@
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
+#include "kernels/repack.h"
 
 namespace {
 
@@ -42,11 +44,19 @@ struct Weights {
   rs::kernels::WeightView view;
 };
 
-// Random N(0, 0.02²) weights quantized row by row into `type`; built once per (type, shape).
-const Weights& weights(DType type, int64_t n_in, int64_t n_out) {
-  static std::map<std::tuple<DType, int64_t, int64_t>, std::unique_ptr<Weights>> cache;
-  auto& slot = cache[{type, n_in, n_out}];
+// Random N(0, 0.02²) weights quantized row by row into `type`, in the file's layout or (lanes)
+// repacked as the model loads them (kernels/repack.h); built once per (type, shape, layout).
+const Weights& weights(DType type, int64_t n_in, int64_t n_out, bool lanes = false) {
+  static std::map<std::tuple<DType, int64_t, int64_t, bool>, std::unique_ptr<Weights>> cache;
+  auto& slot = cache[{type, n_in, n_out, lanes}];
   if (slot) return *slot;
+  if (lanes) {
+    const Weights& rows = weights(type, n_in, n_out);
+    slot = std::make_unique<Weights>();
+    slot->bytes.resize(rows.bytes.size());
+    slot->view = rs::kernels::pack_lanes(rows.view, slot->bytes.data());
+    return *slot;
+  }
   slot = std::make_unique<Weights>();
   const size_t row = rs::row_bytes(rs::dtype_info(type), static_cast<uint64_t>(n_in));
   slot->bytes.resize(row * static_cast<size_t>(n_out));
@@ -58,7 +68,7 @@ const Weights& weights(DType type, int64_t n_in, int64_t n_out) {
     rs::kernels::quantize_row(type, values.data(),
                               slot->bytes.data() + static_cast<size_t>(r) * row, n_in);
   }
-  slot->view = {type, n_in, n_out, slot->bytes.data(), row};
+  slot->view = {type, n_in, n_out, slot->bytes.data(), row, rs::kernels::WeightLayout::Rows};
   return *slot;
 }
 
@@ -78,8 +88,8 @@ std::vector<float> gaussian(size_t n) {
 }
 
 void bench_matmul(benchmark::State& state, DType type, int64_t n_in, int64_t n_out,
-                  int64_t n_tokens, int threads, Isa isa) {
-  const Weights& w = weights(type, n_in, n_out);
+                  int64_t n_tokens, int threads, Isa isa, bool lanes) {
+  const Weights& w = weights(type, n_in, n_out, lanes);
   const auto x = gaussian(static_cast<size_t>(n_tokens * n_in));
   std::vector<float> y(static_cast<size_t>(n_tokens * n_out));
   rs::ThreadPool& p = pool(threads);
@@ -95,8 +105,8 @@ void bench_matmul(benchmark::State& state, DType type, int64_t n_in, int64_t n_o
 }
 
 void bench_decode(benchmark::State& state, DType type, int64_t n_in, int64_t n_out, int threads,
-                  Isa isa) {
-  const Weights& w = weights(type, n_in, n_out);
+                  Isa isa, bool lanes) {
+  const Weights& w = weights(type, n_in, n_out, lanes);
   const size_t bytes = w.bytes.size();
   const size_t copies = std::max<size_t>(2, (size_t{160} << 20) / bytes);
   static std::vector<uint8_t> pool_bytes;  // shared by all decode benchmarks, grown as needed
@@ -127,32 +137,35 @@ void register_all() {
   for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Scalar})
     if (rs::kernels::gemm::isa_supported(isa)) isas.push_back(isa);
   for (Isa isa : isas)
-    for (DType t : types) {
-      const std::string suffix = "/isa:" + std::string(rs::kernels::gemm::isa_name(isa));
-      const std::string type(rs::dtype_name(t));
-      for (auto [n_in, n_out] : shapes) {
-        if (n_in % rs::dtype_info(t).block_size != 0) continue;
-        if (isa == Isa::Scalar && n_in > 576) continue;  // minutes per run; shape says enough
-        for (int64_t tokens : {1, 64})
-          for (int threads : {1, 2}) {
-            const std::string name = "matmul/" + type + "/" + std::to_string(n_in) + "x" +
-                                     std::to_string(n_out) + "/tokens:" + std::to_string(tokens) +
-                                     "/threads:" + std::to_string(threads) + suffix;
-            benchmark::RegisterBenchmark(name.c_str(), bench_matmul, t, n_in, n_out, tokens,
-                                         threads, isa)
-                ->UseRealTime()
-                ->Unit(benchmark::kMicrosecond);
-          }
+    for (DType t : types)
+      for (bool lanes : {false, true}) {
+        if (lanes && (isa == Isa::Scalar || (t != DType::Q4_0 && t != DType::Q8_0))) continue;
+        const std::string suffix = "/isa:" + std::string(rs::kernels::gemm::isa_name(isa));
+        const std::string type = std::string(rs::dtype_name(t)) + (lanes ? "_lanes" : "");
+        for (auto [n_in, n_out] : shapes) {
+          if (n_in % rs::dtype_info(t).block_size != 0) continue;
+          if (isa == Isa::Scalar && n_in > 576) continue;  // minutes per run; shape says enough
+          for (int64_t tokens : {1, 64})
+            for (int threads : {1, 2}) {
+              const std::string name = "matmul/" + type + "/" + std::to_string(n_in) + "x" +
+                                       std::to_string(n_out) + "/tokens:" + std::to_string(tokens) +
+                                       "/threads:" + std::to_string(threads) + suffix;
+              benchmark::RegisterBenchmark(name.c_str(), bench_matmul, t, n_in, n_out, tokens,
+                                           threads, isa, lanes)
+                  ->UseRealTime()
+                  ->Unit(benchmark::kMicrosecond);
+            }
+        }
+        const int64_t n_in = rs::dtype_info(t).block_size == 256 ? 2048 : 576;
+        for (int threads : {1, 2}) {
+          const std::string name = "decode/" + type + "/" + std::to_string(n_in) +
+                                   "x1536/threads:" + std::to_string(threads) + suffix;
+          benchmark::RegisterBenchmark(name.c_str(), bench_decode, t, n_in, 1536, threads, isa,
+                                       lanes)
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
       }
-      const int64_t n_in = rs::dtype_info(t).block_size == 256 ? 2048 : 576;
-      for (int threads : {1, 2}) {
-        const std::string name = "decode/" + type + "/" + std::to_string(n_in) +
-                                 "x1536/threads:" + std::to_string(threads) + suffix;
-        benchmark::RegisterBenchmark(name.c_str(), bench_decode, t, n_in, 1536, threads, isa)
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond);
-      }
-    }
 }
 
 }  // namespace

@@ -31,4 +31,11 @@ class MappedFile {
   std::string path_;
 };
 
+// Tells the OS that the pages wholly inside [p, p + n), memory of a MappedFile, will not be read
+// again soon: they leave this process's resident set (the page cache keeps them, and a later read
+// maps them back in, so the bytes never change). Used once weights were copied into another
+// layout, so that the copy does not count twice. Never call it on other memory: anonymous pages
+// would read back as zeros.
+void release_mapped_pages(const void* p, size_t n);
+
 }  // namespace rs

@@ -64,8 +64,9 @@ Isa active_isa();
 bool isa_supported(Isa isa);
 const char* isa_name(Isa isa);
 
-// The kernel of a weight type for an instruction set the CPU supports; nullptr for other types.
-GemmFn gemm_for(DType t, Isa isa);
+// The kernel of a weight type and layout for an instruction set the CPU supports; nullptr for
+// other types (and for the lane layout of repack.h with the scalar kernels, which do not read it).
+GemmFn gemm_for(DType t, WeightLayout layout, Isa isa);
 
 // Rows per register tile of the kernels of `isa` (matmul splits rows between threads in
 // multiples of it so that no thread ends with a partial tile it could have avoided).
@@ -80,11 +81,11 @@ GemmFn gemm_for(DType t);
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d);
 }  // namespace scalar
 namespace avx2 {
-GemmFn gemm_for(DType t);
+GemmFn gemm_for(DType t, WeightLayout layout);
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d);
 }  // namespace avx2
 namespace avx512 {
-GemmFn gemm_for(DType t);
+GemmFn gemm_for(DType t, WeightLayout layout);
 }  // namespace avx512
 
 }  // namespace rs::kernels::gemm

@@ -47,8 +47,8 @@ uint16_t quant_block(const float* x, int8_t* q) {
 }  // namespace
 
 // Tile shapes for 16 vector registers (on Zen 5, 4x4 and 2x4 tiles were no faster than 4x2).
-GemmFn gemm_for(DType t) {
-  return kernel_for<4, 2, 2, 2, 2, 4, 4>(t);
+GemmFn gemm_for(DType t, WeightLayout layout) {
+  return kernel_for<4, 2, 2, 2, 2, 4, 4>(t, layout);
 }
 
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {

@@ -18,8 +18,8 @@ namespace {
 // Tile shapes for 32 vector registers (on Zen 5, 4x4 beat 4x6, 6x4 and 8x2). The Q4_0/Q8_0 lane
 // tiles take 16 rows x 16 tokens: 16 accumulators + 8 weight groups fit the 32 registers, and
 // each block's transpose serves twice the tokens of 16 x 8 (about 10% more batched throughput).
-GemmFn gemm_for(DType t) {
-  return kernel_for<4, 4, 4, 2, 4, 4, 16>(t);
+GemmFn gemm_for(DType t, WeightLayout layout) {
+  return kernel_for<4, 4, 4, 2, 4, 4, 16>(t, layout);
 }
 
 }  // namespace rs::kernels::gemm::avx512

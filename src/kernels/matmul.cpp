@@ -16,6 +16,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/gemm.h"
 #include "kernels/quant.h"
+#include "kernels/repack.h"
 #include "kernels/vec_dot.h"
 
 namespace rs::kernels {
@@ -74,17 +75,17 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
-GemmFn gemm_for(DType t, Isa isa) {
+GemmFn gemm_for(DType t, WeightLayout layout, Isa isa) {
   RS_CHECK(isa_supported(isa), "this CPU cannot run the {} kernels", isa_name(isa));
   switch (isa) {
     case Isa::Avx512:
-      return avx512::gemm_for(t);
+      return avx512::gemm_for(t, layout);
     case Isa::Avx2:
-      return avx2::gemm_for(t);
+      return avx2::gemm_for(t, layout);
     case Isa::Scalar:
       break;
   }
-  return scalar::gemm_for(t);
+  return layout == WeightLayout::Rows ? scalar::gemm_for(t) : nullptr;
 }
 
 int row_tile(Isa isa) {
@@ -179,8 +180,9 @@ std::pair<gemm::Acts, size_t> prepare_acts(DType type, int64_t n_in, const float
 
 // The kernel of w for isa; rs::Error when there is none or the rows are not whole blocks.
 gemm::GemmFn kernel_for(const WeightView& w, gemm::Isa isa) {
-  const gemm::GemmFn kernel = gemm::gemm_for(w.type, isa);
-  RS_CHECK(kernel, "no matmul kernel for tensor type {}", dtype_name(w.type));
+  const gemm::GemmFn kernel = gemm::gemm_for(w.type, w.layout, isa);
+  RS_CHECK(kernel, "no matmul kernel for tensor type {}{}", dtype_name(w.type),
+           w.layout == WeightLayout::Rows ? "" : " in the lane layout with the scalar kernels");
   const int64_t bs = values_per_block(w.type);
   RS_CHECK(w.n_in % bs == 0, "matmul: {} values per row is not a whole number of {} blocks", w.n_in,
            dtype_name(w.type));
@@ -264,7 +266,11 @@ void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
 }
 
 void get_row(const WeightView& w, int64_t r, float* dst) {
-  dequantize_row(w.type, w.row(r), dst, w.n_in);
+  if (w.layout == WeightLayout::Rows) return dequantize_row(w.type, w.row(r), dst, w.n_in);
+  thread_local std::vector<uint8_t> row;
+  row.resize(w.row_bytes);
+  unpack_lane_row(w, r, row.data());
+  dequantize_row(w.type, row.data(), dst, w.n_in);
 }
 
 }  // namespace rs::kernels

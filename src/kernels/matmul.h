@@ -18,13 +18,20 @@ namespace gemm {
 enum class Isa;  // gemm.h
 }
 
+// How a matrix's bytes are laid out: the file's rows of blocks, or (Q4_0, Q8_0) the lane layout
+// that kernels::pack_lanes writes (repack.h).
+enum class WeightLayout { Rows, Lanes16 };
+
 struct WeightView {
   DType type = DType::F32;
   int64_t n_in = 0;   // values per row (ne[0])
   int64_t n_out = 0;  // rows (ne[1])
   const uint8_t* data = nullptr;
   size_t row_bytes = 0;
+  WeightLayout layout = WeightLayout::Rows;
 
+  // Row r in the file's layout (Lanes16: only the rows after the last whole group of 16; the
+  // rows of group g share the bytes row(16g) .. row(16g + 16)).
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
   explicit operator bool() const { return data != nullptr; }
 };

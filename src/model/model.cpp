@@ -51,6 +51,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
 std::unique_ptr<Model> Model::from_source(std::unique_ptr<TensorSource> source) {
   std::unique_ptr<Model> m(new Model(std::move(source)));
   m->bind_weights();
+  m->repack_weights();
   return m;
 }
 
@@ -77,7 +78,8 @@ void Model::bind_weights() {
              "{}: tensor '{}' has shape [{}], expected [{}, {}]", where, name,
              fmt::join(t->ne, ", "), n_in, n_out);
     const auto& info = dtype_info(t->type);
-    WeightView w{t->type, n_in, rows, t->data, row_bytes(info, static_cast<uint64_t>(n_in))};
+    WeightView w{t->type, n_in, rows, t->data, row_bytes(info, static_cast<uint64_t>(n_in)),
+                 kernels::WeightLayout::Rows};
     RS_CHECK(w.row_bytes * static_cast<size_t>(rows) == t->nbytes, "{}: tensor '{}' size mismatch",
              where, name);
     weight_bytes_ += t->nbytes;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned_buffer.h"
 #include "formats/lora_adapter.h"
 #include "kernels/matmul.h"
 #include "model/hparams.h"
@@ -89,6 +90,9 @@ class Model {
  private:
   explicit Model(std::unique_ptr<TensorSource> source);
   void bind_weights();
+  // Copies the matrices the kernels read faster in the lane layout (kernels/repack.h) into
+  // packed_ and lets the source drop the originals' pages (model/repack_weights.cpp).
+  void repack_weights();
   // Hidden states [n_tokens][n_embd] of every token of `seqs`, in order, after the last block
   // (before the output norm).
   Vec run_blocks(std::span<const SeqBatch> seqs, ThreadPool* pool) const;
@@ -108,6 +112,7 @@ class Model {
   HParams hp_;
   ModelWeights w_;
   uint64_t weight_bytes_ = 0;
+  AlignedBuffer packed_;  // the repacked copies of weights
 };
 
 }  // namespace rs

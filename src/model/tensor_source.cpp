@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "formats/gguf.h"
 
 namespace rs {
@@ -14,7 +15,8 @@ const TensorRef* TensorSource::find(const std::string& name) const {
 
 void TensorSource::add(TensorRef t) {
   const std::string name = t.name;
-  RS_CHECK(tensors_.emplace(name, std::move(t)).second, "{}: duplicate tensor '{}'", describe(), name);
+  RS_CHECK(tensors_.emplace(name, std::move(t)).second, "{}: duplicate tensor '{}'", describe(),
+           name);
 }
 
 namespace {
@@ -27,6 +29,7 @@ class GgufSource : public TensorSource {
   }
   const gguf::File* gguf() const override { return file_.get(); }
   std::string describe() const override { return file_->name(); }
+  void release(const TensorRef& t) const override { release_mapped_pages(t.data, t.nbytes); }
 
  private:
   std::unique_ptr<gguf::File> file_;
@@ -44,7 +47,8 @@ std::unique_ptr<TensorSource> open_tensor_source(const std::string& path) {
   if (!fs::exists(path, ec)) fail("model '{}' not found", path);
   if (fs::is_directory(path, ec)) return open_hf_folder(path);
   const fs::path p(path);
-  if (p.filename() == "config.json" || p.extension() == ".safetensors") return open_hf_folder(p.parent_path().string());
+  if (p.filename() == "config.json" || p.extension() == ".safetensors")
+    return open_hf_folder(p.parent_path().string());
   return open_gguf_source(path);
 }
 

@@ -37,6 +37,9 @@ class TensorSource {
   virtual const gguf::File* gguf() const { return nullptr; }
   // Human-readable origin for messages.
   virtual std::string describe() const = 0;
+  // The model keeps its own copy of t's bytes (repacked weights): the source may drop its pages
+  // from memory. The data stays readable (a GGUF file's pages are mapped back in on access).
+  virtual void release(const TensorRef& t) const { (void)t; }
 
  protected:
   void add(TensorRef t);

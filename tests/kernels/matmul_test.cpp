@@ -42,7 +42,7 @@ Matrix random_matrix(DType t, int64_t n_in, int64_t n_out, uint32_t seed) {
   const auto values = gaussian(static_cast<size_t>(n_in * n_out), seed, 0.05f);
   for (int64_t r = 0; r < n_out; ++r)
     quantize_row(t, values.data() + r * n_in, m.bytes.data() + r * row, n_in);
-  m.view = {t, n_in, n_out, m.bytes.data(), row};
+  m.view = {t, n_in, n_out, m.bytes.data(), row, rs::kernels::WeightLayout::Rows};
   return m;
 }
 

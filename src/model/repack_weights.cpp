@@ -1,0 +1,47 @@
+// Model::repack_weights: the Q4_0 and Q8_0 matrices into the lane layout of kernels/repack.h,
+// which decoding reads at memory speed (the file's layout costs a transpose per block). The
+// copies replace the mapped originals in memory: the source drops their pages, so the resident
+// set stays about the file's size. All copies share one buffer, on huge pages where the OS
+// allows (core/aligned_buffer.h).
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/repack.h"
+#include "model/model.h"
+
+namespace rs {
+
+void Model::repack_weights() {
+  std::vector<WeightView*> views;
+  auto consider = [&](WeightView& w) {
+    if (w && kernels::lane_packable(w)) views.push_back(&w);
+  };
+  consider(w_.token_embd);
+  consider(w_.output);
+  for (LayerWeights& L : w_.layers)
+    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.gate, &L.up, &L.down})
+      consider(*w);
+  if (views.empty()) return;
+
+  // Each copy starts on a 64-byte boundary, so that 512-bit loads of a group do not straddle
+  // cache lines.
+  auto rounded = [](const WeightView& w) {
+    return (static_cast<size_t>(w.n_out) * w.row_bytes + 63) / 64 * 64;
+  };
+  size_t total = 0;
+  for (const WeightView* w : views) total += rounded(*w);
+  packed_ = AlignedBuffer(total);
+
+  std::unordered_map<const uint8_t*, const TensorRef*> tensor_at;
+  for (const auto& [name, t] : source_->all()) tensor_at.emplace(t.data, &t);
+  uint8_t* dst = packed_.data();
+  for (WeightView* w : views) {
+    const uint8_t* original = w->data;
+    const size_t bytes = rounded(*w);
+    *w = kernels::pack_lanes(*w, dst);
+    dst += bytes;
+    if (auto it = tensor_at.find(original); it != tensor_at.end()) source_->release(*it->second);
+  }
+}
+
+}  // namespace rs
