@@ -11,6 +11,7 @@
 //       nibble bytes, Q8_0: 8 groups of the 32 values), 64 bytes per k: row 0's bytes 4k..4k+3,
 //       row 1's, ..., row 15's (16 · (sizeof(Block) − 2) bytes per block);
 //     then, for each block b: the 16 rows' fp16 scales d, row order (32 bytes per block).
+//   Q8_0 quants are stored as unsigned bytes w + 128, the operand vpdpbusd takes unsigned.
 //   So a 512-bit load is one group k of all 16 rows (lane r = row r), 64-byte aligned when the
 //   group is, and a 256-bit load 32 bytes further is rows 8..15. The last n_out % 16 rows stay in
 //   the file's layout, where they were.
