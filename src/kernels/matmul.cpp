@@ -89,7 +89,7 @@ GemmFn gemm_for(DType t, WeightLayout layout, Isa isa) {
 }
 
 int row_tile(Isa isa) {
-  return isa == Isa::Scalar ? 1 : isa == Isa::Avx512 ? 16 : 8;  // Q4_0Lane16Tile's 16 rows
+  return isa == Isa::Scalar ? 1 : isa == Isa::Avx512 ? 16 : 8;  // the lane tiles' kLanes rows
 }
 
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {
