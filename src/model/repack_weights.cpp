@@ -3,6 +3,8 @@
 // copies replace the mapped originals in memory: the source drops their pages, so the resident
 // set stays about the file's size. All copies share one buffer, on huge pages where the OS
 // allows (core/aligned_buffer.h).
+#include <algorithm>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -34,14 +36,24 @@ void Model::repack_weights() {
 
   std::unordered_map<const uint8_t*, const TensorRef*> tensor_at;
   for (const auto& [name, t] : source_->all()) tensor_at.emplace(t.data, &t);
-  uint8_t* dst = packed_.data();
-  for (WeightView* w : views) {
-    const uint8_t* original = w->data;
-    const size_t bytes = rounded(*w);
-    *w = kernels::pack_lanes(*w, dst);
-    dst += bytes;
-    if (auto it = tensor_at.find(original); it != tensor_at.end()) source_->release(*it->second);
-  }
+  std::vector<uint8_t*> dst(views.size());
+  dst[0] = packed_.data();
+  for (size_t i = 1; i < views.size(); ++i) dst[i] = dst[i - 1] + rounded(*views[i - 1]);
+  // Copying is bound by page faults and memory: the matrices are split between the cores, each
+  // thread taking every n-th (loading a 1B model's 600 MB took 2.0 s on one thread).
+  auto pack = [&](size_t first, size_t step) {
+    for (size_t i = first; i < views.size(); i += step) {
+      const uint8_t* original = views[i]->data;
+      *views[i] = kernels::pack_lanes(*views[i], dst[i]);
+      if (auto it = tensor_at.find(original); it != tensor_at.end()) source_->release(*it->second);
+    }
+  };
+  const size_t n_threads =
+      std::min<size_t>(views.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(pack, t, n_threads);
+  pack(0, n_threads);
+  for (auto& th : threads) th.join();
 }
 
 }  // namespace rs
