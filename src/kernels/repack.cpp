@@ -44,11 +44,8 @@ void flip(uint8_t* four) {
 }  // namespace
 
 bool lane_packable(const WeightView& w) {
-  // Q8_0 has the layout and its kernels too, but a model's Q8_0 matrices decoded 10-25% slower
-  // repacked than in the file's layout on Zen 5 (the cause is not known yet), so only Q4_0
-  // matrices are repacked.
-  return repack_enabled() && w.layout == WeightLayout::Rows && w.type == DType::Q4_0 &&
-         w.n_in % 32 == 0 &&
+  return repack_enabled() && w.layout == WeightLayout::Rows &&
+         (w.type == DType::Q4_0 || w.type == DType::Q8_0) && w.n_in % 32 == 0 &&
          w.n_out >= kLaneRows && gemm::active_isa() != gemm::Isa::Scalar;
 }
 

@@ -100,6 +100,8 @@ TEST(Repack, OnlyQ4_0AndQ8_0Pack) {
   const Packed q4 = make(DType::Q4_0, 32, 16);
   EXPECT_EQ(lane_packable(q4.rows_view), gemm::active_isa() != Isa::Scalar);
   EXPECT_FALSE(lane_packable(q4.lanes_view));  // already packed
+  const Packed q8 = make(DType::Q8_0, 32, 16);
+  EXPECT_EQ(lane_packable(q8.rows_view), gemm::active_isa() != Isa::Scalar);
   WeightView f32 = q4.rows_view;
   f32.type = DType::F32;
   EXPECT_FALSE(lane_packable(f32));
