@@ -4,12 +4,15 @@
 // single token (decoding) that arithmetic, not memory, was the limit. Repacked, a block of 16 rows
 // is a handful of vector loads.
 //
-// The lane layout of a Q4_0 or Q8_0 matrix (n_out rows of nb = n_in / 32 blocks, row_bytes each):
+// The lane layout of a Q4_0, Q5_0 or Q8_0 matrix (n_out rows of nb = n_in / 32 blocks, row_bytes
+// each):
 //   rows in groups of 16; group g takes the bytes of its own rows, [16g, 16g + 16) · row_bytes,
 //   so a view's size and its row tiles' offsets do not change. Group g holds
 //     first, for each block b: the 16 rows' quants as 4-byte groups k (Q4_0: 4 groups of the 16
-//       nibble bytes, Q8_0: 8 groups of the 32 values), 64 bytes per k: row 0's bytes 4k..4k+3,
-//       row 1's, ..., row 15's (16 · (sizeof(Block) − 2) bytes per block);
+//       nibble bytes, Q5_0: those and a fifth group of its fifth bits, reordered so that bit
+//       8i + G is the fifth bit of value 4G + i; Q8_0: 8 groups of the 32 values), 64 bytes per
+//       k: row 0's bytes 4k..4k+3, row 1's, ..., row 15's (16 · (sizeof(Block) − 2) bytes per
+//       block);
 //     then, for each block b: the 16 rows' fp16 scales d, row order (32 bytes per block).
 //   Q8_0 quants are stored as unsigned bytes w + 128, the operand vpdpbusd takes unsigned.
 //   So a 512-bit load is one group k of all 16 rows (lane r = row r), 64-byte aligned when the
@@ -25,8 +28,8 @@ namespace rs::kernels {
 
 inline constexpr int64_t kLaneRows = 16;  // rows per group of the lane layout
 
-// Whether pack_lanes applies to w: a Q4_0 or Q8_0 matrix in the file's layout, with at least one
-// group of rows, on a CPU whose kernels read the layout (AVX2 or AVX-512). The environment
+// Whether pack_lanes applies to w: a Q4_0, Q5_0 or Q8_0 matrix in the file's layout, with at least
+// one group of rows, on a CPU whose kernels read the layout (AVX2 or AVX-512). The environment
 // variable RIGHTSIZE_REPACK=0 turns repacking off (to compare, or to share the page cache of a
 // model between processes: repacked weights are private memory).
 bool lane_packable(const WeightView& w);

@@ -96,21 +96,25 @@ TEST(Repack, ScalarKernelsRefuseTheLaneLayout) {
   EXPECT_THROW(matmul(p.lanes_view, x.data(), 1, y.data(), nullptr, nullptr, Isa::Scalar), Error);
 }
 
-TEST(Repack, OnlyQ4_0AndQ8_0Pack) {
+TEST(Repack, OnlyQ4_0Q5_0AndQ8_0Pack) {
   const Packed q4 = make(DType::Q4_0, 32, 16);
   EXPECT_EQ(lane_packable(q4.rows_view), gemm::active_isa() != Isa::Scalar);
   EXPECT_FALSE(lane_packable(q4.lanes_view));  // already packed
-  const Packed q8 = make(DType::Q8_0, 32, 16);
-  EXPECT_EQ(lane_packable(q8.rows_view), gemm::active_isa() != Isa::Scalar);
+  for (DType t : {DType::Q5_0, DType::Q8_0})
+    EXPECT_EQ(lane_packable(make(t, 32, 16).rows_view), gemm::active_isa() != Isa::Scalar);
   WeightView f32 = q4.rows_view;
   f32.type = DType::F32;
   EXPECT_FALSE(lane_packable(f32));
+  WeightView q4k = q4.rows_view;
+  q4k.type = DType::Q4_K;
+  EXPECT_FALSE(lane_packable(q4k));
   WeightView few = q4.rows_view;
   few.n_out = 15;
   EXPECT_FALSE(lane_packable(few));
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, RepackTest, ::testing::Values(DType::Q4_0, DType::Q8_0),
+INSTANTIATE_TEST_SUITE_P(Types, RepackTest,
+                         ::testing::Values(DType::Q4_0, DType::Q5_0, DType::Q8_0),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
 }  // namespace
