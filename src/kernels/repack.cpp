@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/gemm.h"
@@ -13,20 +14,98 @@
 namespace rs::kernels {
 namespace {
 
-size_t block_bytes(DType t) {
+bool repack_enabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("RIGHTSIZE_REPACK");
+    return !(env && std::string_view(env) == "0");
+  }();
+  return on;
+}
+
+// How a unit's bytes change on the way into the lane layout.
+enum class Transform : uint8_t {
+  None,
+  Unsigned,   // Q8_0 quants: w + 128 (the sign bit flipped), the operand vpdpbusd takes unsigned
+  FifthBits,  // Q5_0 qh: bit 8i + G is the fifth bit of value 4G + i (repack.h)
+};
+
+// A unit: `bytes` bytes at `file` in a block of the file's layout, which for row r of a group goes
+// to region_base + b · region_stride + lane + bytes · r of the group (b: the block). A type's
+// units cover each of its blocks' bytes exactly once.
+struct Unit {
+  uint16_t file, bytes;
+  uint8_t region;  // 0: the blocks' quants (and all of a K-quant block); 1: the 32-value types'
+                   // scales, after all blocks' quants
+  uint16_t lane;
+  Transform transform;
+};
+
+struct LaneFormat {
+  size_t block_bytes = 0, values_per_block = 0;
+  std::vector<Unit> units;
+  // region_base(0) = 0; region 1 (32-value types) starts after the nb blocks' quants.
+  size_t stride[2] = {0, 0};
+};
+
+LaneFormat make_format(DType t) {
+  LaneFormat f;
+  auto quads = [&](uint16_t first, int n, Transform tr, uint16_t lane0 = 0) {
+    for (int k = 0; k < n; ++k)
+      f.units.push_back(
+          {static_cast<uint16_t>(first + 4 * k), 4, 0, static_cast<uint16_t>(lane0 + 64 * k), tr});
+  };
   switch (t) {
     case DType::Q4_0:
-      return sizeof(BlockQ4_0);
     case DType::Q5_0:
-      return sizeof(BlockQ5_0);
+    case DType::Q8_0: {
+      f.block_bytes = t == DType::Q4_0   ? sizeof(BlockQ4_0)
+                      : t == DType::Q5_0 ? sizeof(BlockQ5_0)
+                                         : sizeof(BlockQ8_0);
+      f.values_per_block = 32;
+      f.units.push_back({0, 2, 1, 0, Transform::None});  // d
+      if (t == DType::Q4_0) quads(2, 4, Transform::None);
+      if (t == DType::Q8_0) quads(2, 8, Transform::Unsigned);
+      if (t == DType::Q5_0) {
+        quads(6, 4, Transform::None);
+        f.units.push_back({2, 4, 0, 256, Transform::FifthBits});
+      }
+      f.stride[0] = kLaneRows * (f.block_bytes - 2);
+      f.stride[1] = 2 * kLaneRows;
+      break;
+    }
+    case DType::Q4_K:
+      // Per super-block: 32 groups of nibble bytes, the 3 words of the six-bit scales, d, dmin.
+      f.block_bytes = sizeof(BlockQ4_K);
+      f.values_per_block = 256;
+      quads(16, 32, Transform::None);
+      quads(4, 3, Transform::None, 2048);
+      f.units.push_back({0, 2, 0, 2240, Transform::None});
+      f.units.push_back({2, 2, 0, 2272, Transform::None});
+      f.stride[0] = kLaneRows * f.block_bytes;
+      break;
     default:
-      return sizeof(BlockQ8_0);
+      break;
+  }
+  return f;
+}
+
+const LaneFormat& format(DType t) {
+  static const LaneFormat q4_0 = make_format(DType::Q4_0), q5_0 = make_format(DType::Q5_0),
+                          q8_0 = make_format(DType::Q8_0), q4_k = make_format(DType::Q4_K), none;
+  switch (t) {
+    case DType::Q4_0:
+      return q4_0;
+    case DType::Q5_0:
+      return q5_0;
+    case DType::Q8_0:
+      return q8_0;
+    case DType::Q4_K:
+      return q4_k;
+    default:
+      return none;
   }
 }
 
-// Q5_0's fifth bits in the order the lane tile wants them: bit 8i + G of the word is the fifth
-// bit of value 4G + i (qh bit 4G + i), so group G of the tile's values (bytes i = 0..3) finds
-// its bits at bit G of each byte, one shift away from bit 4.
 uint32_t fifth_bits_to_lanes(uint32_t qh) {
   uint32_t out = 0;
   for (int g = 0; g < 8; ++g)
@@ -40,77 +119,47 @@ uint32_t fifth_bits_from_lanes(uint32_t h) {
   return out;
 }
 
-// Group k (4 bytes) of a block in the lane layout, from the block in the file's layout, and
-// back. Q4_0 and Q8_0: the quant bytes 4k..4k+3 (Q8_0 as w + 128, the unsigned operand
-// vpdpbusd takes); Q5_0: k < 4 the nibble bytes, k = 4 the fifth bits as above.
-void quad_to_lanes(DType t, const uint8_t* block, size_t k, uint8_t* four) {
-  if (t == DType::Q5_0 && k == 4) {
-    uint32_t qh;
-    std::memcpy(&qh, block + 2, 4);
-    const uint32_t h = fifth_bits_to_lanes(qh);
-    std::memcpy(four, &h, 4);
+void apply(Transform tr, bool inverse, const uint8_t* in, uint8_t* out, size_t bytes) {
+  if (tr == Transform::FifthBits) {
+    uint32_t v;
+    std::memcpy(&v, in, 4);
+    v = inverse ? fifth_bits_from_lanes(v) : fifth_bits_to_lanes(v);
+    std::memcpy(out, &v, 4);
     return;
   }
-  std::memcpy(four, block + (t == DType::Q5_0 ? 6 : 2) + 4 * k, 4);
-  if (t == DType::Q8_0)
-    for (int i = 0; i < 4; ++i) four[i] ^= 0x80;
-}
-void quad_from_lanes(DType t, const uint8_t* four, size_t k, uint8_t* block) {
-  if (t == DType::Q5_0 && k == 4) {
-    uint32_t h;
-    std::memcpy(&h, four, 4);
-    const uint32_t qh = fifth_bits_from_lanes(h);
-    std::memcpy(block + 2, &qh, 4);
-    return;
-  }
-  uint8_t* dst = block + (t == DType::Q5_0 ? 6 : 2) + 4 * k;
-  std::memcpy(dst, four, 4);
-  if (t == DType::Q8_0)
-    for (int i = 0; i < 4; ++i) dst[i] ^= 0x80;
+  std::memcpy(out, in, bytes);
+  if (tr == Transform::Unsigned)
+    for (size_t i = 0; i < bytes; ++i) out[i] ^= 0x80;
 }
 
-bool has_lane_layout(DType t) {
-  return t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q8_0;
-}
-
-bool repack_enabled() {
-  static const bool on = [] {
-    const char* env = std::getenv("RIGHTSIZE_REPACK");
-    return !(env && std::string_view(env) == "0");
-  }();
-  return on;
-}
-
-// The offsets, within a group of nb blocks of bb bytes, of block b's row r scale and of its
-// bytes 4k..4k+3.
-size_t scale_at(size_t nb, size_t bb, size_t b, int r) {
-  return nb * kLaneRows * (bb - 2) + 2 * (kLaneRows * b + static_cast<size_t>(r));
-}
-size_t quads_at(size_t bb, size_t b, size_t k, int r) {
-  return kLaneRows * (bb - 2) * b + 64 * k + 4 * static_cast<size_t>(r);
+// Offset of unit u of block b, row r, within a group of nb blocks.
+size_t lane_offset(const LaneFormat& f, const Unit& u, size_t nb, size_t b, int r) {
+  const size_t base = u.region == 0 ? 0 : nb * f.stride[0];
+  return base + b * f.stride[u.region] + u.lane + u.bytes * static_cast<size_t>(r);
 }
 
 }  // namespace
 
 bool lane_packable(const WeightView& w) {
-  return repack_enabled() && w.layout == WeightLayout::Rows && has_lane_layout(w.type) &&
-         w.n_in % 32 == 0 && w.n_out >= kLaneRows && gemm::active_isa() != gemm::Isa::Scalar;
+  const LaneFormat& f = format(w.type);
+  return repack_enabled() && w.layout == WeightLayout::Rows && !f.units.empty() &&
+         w.n_in % static_cast<int64_t>(f.values_per_block) == 0 && w.n_out >= kLaneRows &&
+         gemm::active_isa() != gemm::Isa::Scalar;
 }
 
 WeightView pack_lanes(const WeightView& w, uint8_t* dst) {
-  RS_CHECK(w.layout == WeightLayout::Rows && has_lane_layout(w.type),
+  const LaneFormat& f = format(w.type);
+  RS_CHECK(w.layout == WeightLayout::Rows && !f.units.empty(),
            "pack_lanes: {} weights have no lane layout", dtype_name(w.type));
-  const size_t bb = block_bytes(w.type), n_quads = (bb - 2) / 4;
-  const size_t nb = static_cast<size_t>(w.n_in / 32);
+  const size_t nb = static_cast<size_t>(w.n_in) / f.values_per_block;
   const int64_t groups = w.n_out / kLaneRows;
   for (int64_t g = 0; g < groups; ++g) {
     uint8_t* out = dst + static_cast<size_t>(g * kLaneRows) * w.row_bytes;
     for (size_t b = 0; b < nb; ++b)
       for (int r = 0; r < kLaneRows; ++r) {
-        const uint8_t* in = w.row(g * kLaneRows + r) + b * bb;
-        std::memcpy(out + scale_at(nb, bb, b, r), in, 2);
-        for (size_t k = 0; k < n_quads; ++k)
-          quad_to_lanes(w.type, in, k, out + quads_at(bb, b, k, r));
+        const uint8_t* in = w.row(g * kLaneRows + r) + b * f.block_bytes;
+        for (const Unit& u : f.units)
+          apply(u.transform, false, in + u.file, out + lane_offset(f, u, nb, b, r), u.bytes);
       }
   }
   const size_t grouped = static_cast<size_t>(groups * kLaneRows) * w.row_bytes;
@@ -128,15 +177,14 @@ void unpack_lane_row(const WeightView& w, int64_t r, uint8_t* dst) {
     std::memcpy(dst, w.row(r), w.row_bytes);
     return;
   }
-  const size_t bb = block_bytes(w.type), n_quads = (bb - 2) / 4;
+  const LaneFormat& f = format(w.type);
   const int lane = static_cast<int>(r % kLaneRows);
   const uint8_t* group = w.row(r - lane);
-  const size_t nb = static_cast<size_t>(w.n_in / 32);
+  const size_t nb = static_cast<size_t>(w.n_in) / f.values_per_block;
   for (size_t b = 0; b < nb; ++b) {
-    uint8_t* out = dst + b * bb;
-    std::memcpy(out, group + scale_at(nb, bb, b, lane), 2);
-    for (size_t k = 0; k < n_quads; ++k)
-      quad_from_lanes(w.type, group + quads_at(bb, b, k, lane), k, out);
+    uint8_t* out = dst + b * f.block_bytes;
+    for (const Unit& u : f.units)
+      apply(u.transform, true, group + lane_offset(f, u, nb, b, lane), out + u.file, u.bytes);
   }
 }
 

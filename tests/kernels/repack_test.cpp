@@ -57,13 +57,15 @@ class RepackTest : public ::testing::TestWithParam<DType> {};
 TEST_P(RepackTest, MatmulBitIdenticalToFileLayout) {
   if (simd_isas().empty()) GTEST_SKIP() << "the lane layout needs AVX2";
   ThreadPool pool2(2);
-  // 16 · 5 + 7 rows: whole groups and a tail in the file's layout; 3 blocks per row.
+  // 16 · 5 + 7 rows: whole groups and a tail in the file's layout;
+  // 3 blocks per row (K-quants: 2 super-blocks).
+  const int64_t n_in = dtype_info(GetParam()).block_size == 256 ? 512 : 96;
   for (int64_t n_out : {16, 87}) {
-    const Packed p = make(GetParam(), 96, n_out);
+    const Packed p = make(GetParam(), n_in, n_out);
     EXPECT_EQ(p.lanes_view.layout, WeightLayout::Lanes16);
     EXPECT_NE(std::memcmp(p.rows.data(), p.lanes.data(), 16 * p.rows_view.row_bytes), 0);
     for (int64_t tokens : {1, 2, 5, 19}) {
-      const auto x = gaussian(static_cast<size_t>(tokens * 96), 5);
+      const auto x = gaussian(static_cast<size_t>(tokens * n_in), 5);
       for (Isa isa : simd_isas())
         for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2}) {
           std::vector<float> want(static_cast<size_t>(tokens * n_out)), got(want.size());
@@ -78,9 +80,10 @@ TEST_P(RepackTest, MatmulBitIdenticalToFileLayout) {
 }
 
 TEST_P(RepackTest, RowsComeBack) {
-  const Packed p = make(GetParam(), 64, 37);
+  const int64_t n_in = dtype_info(GetParam()).block_size == 256 ? 256 : 64;
+  const Packed p = make(GetParam(), n_in, 37);
   std::vector<uint8_t> row(p.rows_view.row_bytes);
-  std::vector<float> want(64), got(64);
+  std::vector<float> want(static_cast<size_t>(n_in)), got(want.size());
   for (int64_t r = 0; r < 37; ++r) {
     unpack_lane_row(p.lanes_view, r, row.data());
     EXPECT_EQ(std::memcmp(row.data(), p.rows_view.row(r), row.size()), 0) << "row " << r;
@@ -96,7 +99,7 @@ TEST(Repack, ScalarKernelsRefuseTheLaneLayout) {
   EXPECT_THROW(matmul(p.lanes_view, x.data(), 1, y.data(), nullptr, nullptr, Isa::Scalar), Error);
 }
 
-TEST(Repack, OnlyQ4_0Q5_0AndQ8_0Pack) {
+TEST(Repack, OnlyTypesWithLaneTilesPack) {
   const Packed q4 = make(DType::Q4_0, 32, 16);
   EXPECT_EQ(lane_packable(q4.rows_view), gemm::active_isa() != Isa::Scalar);
   EXPECT_FALSE(lane_packable(q4.lanes_view));  // already packed
@@ -105,16 +108,18 @@ TEST(Repack, OnlyQ4_0Q5_0AndQ8_0Pack) {
   WeightView f32 = q4.rows_view;
   f32.type = DType::F32;
   EXPECT_FALSE(lane_packable(f32));
-  WeightView q4k = q4.rows_view;
-  q4k.type = DType::Q4_K;
-  EXPECT_FALSE(lane_packable(q4k));
+  const Packed q4k = make(DType::Q4_K, 256, 16);
+  EXPECT_EQ(lane_packable(q4k.rows_view), gemm::active_isa() != Isa::Scalar);
+  WeightView q6k = q4k.rows_view;  // no lane tiles (yet)
+  q6k.type = DType::Q6_K;
+  EXPECT_FALSE(lane_packable(q6k));
   WeightView few = q4.rows_view;
   few.n_out = 15;
   EXPECT_FALSE(lane_packable(few));
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, RepackTest,
-                         ::testing::Values(DType::Q4_0, DType::Q5_0, DType::Q8_0),
+                         ::testing::Values(DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
 }  // namespace
