@@ -83,6 +83,16 @@ LaneFormat make_format(DType t) {
       f.units.push_back({2, 2, 0, 2272, Transform::None});
       f.stride[0] = kLaneRows * f.block_bytes;
       break;
+    case DType::Q6_K:
+      // Per super-block: 32 groups of ql, 16 of qh, 4 of the int8 scales, then d.
+      f.block_bytes = sizeof(BlockQ6_K);
+      f.values_per_block = 256;
+      quads(0, 32, Transform::None);
+      quads(128, 16, Transform::None, 2048);
+      quads(192, 4, Transform::None, 3072);
+      f.units.push_back({208, 2, 0, 3328, Transform::None});
+      f.stride[0] = kLaneRows * f.block_bytes;
+      break;
     default:
       break;
   }
@@ -91,7 +101,8 @@ LaneFormat make_format(DType t) {
 
 const LaneFormat& format(DType t) {
   static const LaneFormat q4_0 = make_format(DType::Q4_0), q5_0 = make_format(DType::Q5_0),
-                          q8_0 = make_format(DType::Q8_0), q4_k = make_format(DType::Q4_K), none;
+                          q8_0 = make_format(DType::Q8_0), q4_k = make_format(DType::Q4_K),
+                          q6_k = make_format(DType::Q6_K), none;
   switch (t) {
     case DType::Q4_0:
       return q4_0;
@@ -101,6 +112,8 @@ const LaneFormat& format(DType t) {
       return q8_0;
     case DType::Q4_K:
       return q4_k;
+    case DType::Q6_K:
+      return q6_k;
     default:
       return none;
   }

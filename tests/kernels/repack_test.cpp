@@ -110,16 +110,17 @@ TEST(Repack, OnlyTypesWithLaneTilesPack) {
   EXPECT_FALSE(lane_packable(f32));
   const Packed q4k = make(DType::Q4_K, 256, 16);
   EXPECT_EQ(lane_packable(q4k.rows_view), gemm::active_isa() != Isa::Scalar);
-  WeightView q6k = q4k.rows_view;  // no lane tiles (yet)
-  q6k.type = DType::Q6_K;
-  EXPECT_FALSE(lane_packable(q6k));
+  WeightView q5k = q4k.rows_view;  // no lane tiles (yet)
+  q5k.type = DType::Q5_K;
+  EXPECT_FALSE(lane_packable(q5k));
   WeightView few = q4.rows_view;
   few.n_out = 15;
   EXPECT_FALSE(lane_packable(few));
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, RepackTest,
-                         ::testing::Values(DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K),
+                         ::testing::Values(DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K,
+                                           DType::Q6_K),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
 }  // namespace
