@@ -18,7 +18,7 @@ namespace gemm {
 enum class Isa;  // gemm.h
 }
 
-// How a matrix's bytes are laid out: the file's rows of blocks, or (Q4_0, Q5_0, Q8_0, Q4_K) the
+// How a matrix's bytes are laid out: the file's rows of blocks, or (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K) the
 // lane layout that kernels::pack_lanes writes (repack.h).
 enum class WeightLayout { Rows, Lanes16 };
 

@@ -18,7 +18,9 @@
 //   Q4_K (super-blocks of 256 values, 144 bytes) keeps each super-block's bytes together: per
 //   super-block b of a group, 2304 bytes: 32 4-byte groups of the nibble bytes qs (64 bytes per
 //   group, rows side by side as above), the 12 scale bytes as 3 such 4-byte groups, then the 16
-//   rows' d and the 16 rows' dmin (fp16).
+//   rows' d and the 16 rows' dmin (fp16). Q6_K (210 bytes) likewise, 3360 bytes per super-block:
+//   32 4-byte groups of the low nibbles ql, 16 of the high bits qh, 4 of the 16 int8 scales, then
+//   the 16 rows' d.
 //   So a 512-bit load is one group k of all 16 rows (lane r = row r), 64-byte aligned when the
 //   group is, and a 256-bit load 32 bytes further is rows 8..15. The last n_out % 16 rows stay in
 //   the file's layout, where they were.
@@ -32,7 +34,7 @@ namespace rs::kernels {
 
 inline constexpr int64_t kLaneRows = 16;  // rows per group of the lane layout
 
-// Whether pack_lanes applies to w: a Q4_0, Q5_0, Q8_0 or Q4_K matrix in the file's layout, with at
+// Whether pack_lanes applies to w: a Q4_0, Q5_0, Q8_0, Q4_K or Q6_K matrix in the file's layout, with at
 // least one group of rows, on a CPU whose kernels read the layout (AVX2 or AVX-512). The
 // environment variable RIGHTSIZE_REPACK=0 turns repacking off (to compare, or to share the page
 // cache of a model between processes: repacked weights are private memory).
