@@ -7,8 +7,9 @@
 //     threads        1 and 2 (a persistent ThreadPool, as the engine uses)
 //   The same matrix every iteration, so a small one is read from cache: this measures the
 //   kernels' arithmetic. Rates: GMAC/s (multiply-adds) and tokens/s (items_per_second).
-//   TYPE_lanes: Q4_0, Q5_0, Q8_0, Q4_K and Q6_K weights repacked into the lane layout, as the model
-//   loads them. decode/TYPE/576x1536/threads:T/isa:I
+//   TYPE_lanes: the weights repacked into the lane layout (kernels/repack.h), as the model loads
+//   them.
+//   decode/TYPE/576x1536/threads:T/isa:I
 //     One token through a different copy of the matrix each iteration, 160 MiB of copies in all,
 //     so weights stream from memory as in a decode step: bytes_per_second is to be compared with
 //     the machine's read bandwidth (`rightsize bench --bandwidth-only -t T`).
@@ -139,10 +140,7 @@ void register_all() {
   for (Isa isa : isas)
     for (DType t : types)
       for (bool lanes : {false, true}) {
-        if (lanes &&
-            (isa == Isa::Scalar || !(t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q8_0 ||
-                                     t == DType::Q4_K || t == DType::Q6_K)))
-          continue;
+        if (lanes && isa == Isa::Scalar) continue;  // every type listed has a lane layout
         const std::string suffix = "/isa:" + std::string(rs::kernels::gemm::isa_name(isa));
         const std::string type = std::string(rs::dtype_name(t)) + (lanes ? "_lanes" : "");
         for (auto [n_in, n_out] : shapes) {

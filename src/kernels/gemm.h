@@ -16,7 +16,8 @@
 //     acc_q = fma(d_w·d_a, (float)Σ_s sc_s·Σ q·a, acc_q);  acc_m = fma(dmin_w·d_a, (float)Σ_s
 //     m_s·Σa, acc_m);  result = acc_q − acc_m
 //   F32, F16, BF16 (F32 activations): eight lane sums over i ≡ lane (mod 8) by fma, then the fixed
-//     tree ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), then the n mod 8 tail by fma in order.
+//     tree ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), then the n mod 8 tail by fma in order. (In the
+//     lane layout, lane sum k is a register of 8 rows' sums; same operations, same order.)
 //
 // The integer sums are exact, so how a SIMD kernel splits them (vpmaddubsw, vpdpbusd, any
 // reduction order) cannot change a result. The AVX2 and AVX-512 kernels therefore agree bit for
@@ -75,6 +76,11 @@ int row_tile(Isa isa);
 // Quantizes one token row into the Q8_0 layout of Acts: values to q[n], scales to d[b * ld_d].
 // Same values as quantize_act(ActFormat::Q8_0) (amax/127 rounded to fp16, half-to-even).
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d);
+
+// A buffer of at least `bytes` bytes, 64-byte aligned, private to the calling thread and valid
+// until its next call (kernels that rearrange a block of weights; grow-only, so steady-state
+// calls allocate nothing).
+uint8_t* thread_scratch(size_t bytes);
 
 namespace scalar {
 GemmFn gemm_for(DType t);

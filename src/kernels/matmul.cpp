@@ -92,6 +92,13 @@ int row_tile(Isa isa) {
   return isa == Isa::Scalar ? 1 : isa == Isa::Avx512 ? 16 : 8;  // the lane tiles' kLanes rows
 }
 
+uint8_t* thread_scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+  const auto at = reinterpret_cast<uintptr_t>(buf.data());
+  return buf.data() + ((64 - at % 64) % 64);
+}
+
 void pack_q8_0(const float* x, int64_t n, int8_t* q, float* d, int64_t ld_d) {
   if (isa_supported(Isa::Avx2)) return avx2::pack_q8_0(x, n, q, d, ld_d);
   scalar::pack_q8_0(x, n, q, d, ld_d);
@@ -237,8 +244,13 @@ void matmul_multi(std::span<const MatmulOut> outs, const float* x, int64_t n_tok
     total_rows += outs[i].w->n_out;
   }
   const int64_t n_tiles = first_tile[outs.size()];
+  // The float kernels block rows instead (run_tiles_blocked: a tile of tokens in L1 meets an
+  // L2-sized block of rows), so they take all the tokens at once: the lane layout's blocks are
+  // unpacked once per call, not once per chunk.
   const int64_t chunk =
-      std::max<int64_t>(16, static_cast<int64_t>((192 << 10) / act_bytes_per_token));
+      a.fmt == ActFormat::F32
+          ? n_tokens
+          : std::max<int64_t>(16, static_cast<int64_t>((192 << 10) / act_bytes_per_token));
   auto work = [&](int64_t tile_begin, int64_t tile_end, int) {
     for (size_t i = 0; i < outs.size(); ++i) {
       const int64_t b = std::max(tile_begin, first_tile[i]),

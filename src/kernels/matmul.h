@@ -18,8 +18,8 @@ namespace gemm {
 enum class Isa;  // gemm.h
 }
 
-// How a matrix's bytes are laid out: the file's rows of blocks, or (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K) the
-// lane layout that kernels::pack_lanes writes (repack.h).
+// How a matrix's bytes are laid out: the file's rows of blocks, or (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K,
+// F32, F16, BF16) the lane layout that kernels::pack_lanes writes (repack.h).
 enum class WeightLayout { Rows, Lanes16 };
 
 struct WeightView {

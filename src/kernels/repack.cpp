@@ -151,22 +151,55 @@ size_t lane_offset(const LaneFormat& f, const Unit& u, size_t nb, size_t b, int 
   return base + b * f.stride[u.region] + u.lane + u.bytes * static_cast<size_t>(r);
 }
 
+// The float types' lane layout (repack.h) is not a table of units: each half of a group, 8 rows,
+// is column-major (value i of row r at element 8·i + r of the half), a transpose of elements.
+size_t float_lane_elem(DType t) {
+  switch (t) {
+    case DType::F32:
+      return 4;
+    case DType::F16:
+    case DType::BF16:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+void pack_float_halves(const WeightView& w, size_t es, uint8_t* dst) {
+  const auto n = static_cast<size_t>(w.n_in);
+  for (int64_t h = 0; h < w.n_out / kLaneRows * 2; ++h) {
+    uint8_t* half = dst + static_cast<size_t>(8 * h) * w.row_bytes;
+    for (int r = 0; r < 8; ++r) {
+      const uint8_t* in = w.row(8 * h + r);
+      uint8_t* out = half + es * static_cast<size_t>(r);
+      if (es == 2)
+        for (size_t i = 0; i < n; ++i) std::memcpy(out + 16 * i, in + 2 * i, 2);
+      else
+        for (size_t i = 0; i < n; ++i) std::memcpy(out + 32 * i, in + 4 * i, 4);
+    }
+  }
+}
+
 }  // namespace
 
 bool lane_packable(const WeightView& w) {
+  if (!repack_enabled() || w.layout != WeightLayout::Rows || w.n_out < kLaneRows ||
+      gemm::active_isa() == gemm::Isa::Scalar)
+    return false;
+  if (float_lane_elem(w.type) != 0) return w.n_in % 8 == 0;
   const LaneFormat& f = format(w.type);
-  return repack_enabled() && w.layout == WeightLayout::Rows && !f.units.empty() &&
-         w.n_in % static_cast<int64_t>(f.values_per_block) == 0 && w.n_out >= kLaneRows &&
-         gemm::active_isa() != gemm::Isa::Scalar;
+  return !f.units.empty() && w.n_in % static_cast<int64_t>(f.values_per_block) == 0;
 }
 
 WeightView pack_lanes(const WeightView& w, uint8_t* dst) {
   const LaneFormat& f = format(w.type);
-  RS_CHECK(w.layout == WeightLayout::Rows && !f.units.empty(),
+  const size_t es = float_lane_elem(w.type);
+  RS_CHECK(w.layout == WeightLayout::Rows && (!f.units.empty() || (es && w.n_in % 8 == 0)),
            "pack_lanes: {} weights have no lane layout", dtype_name(w.type));
-  const size_t nb = static_cast<size_t>(w.n_in) / f.values_per_block;
+  const size_t nb = f.values_per_block ? static_cast<size_t>(w.n_in) / f.values_per_block : 0;
   const int64_t groups = w.n_out / kLaneRows;
-  for (int64_t g = 0; g < groups; ++g) {
+  if (es) pack_float_halves(w, es, dst);
+  for (int64_t g = 0; g < groups && !es; ++g) {
     uint8_t* out = dst + static_cast<size_t>(g * kLaneRows) * w.row_bytes;
     for (size_t b = 0; b < nb; ++b)
       for (int r = 0; r < kLaneRows; ++r) {
@@ -188,6 +221,13 @@ void unpack_lane_row(const WeightView& w, int64_t r, uint8_t* dst) {
   const int64_t groups = w.n_out / kLaneRows;
   if (w.layout != WeightLayout::Lanes16 || r >= groups * kLaneRows) {
     std::memcpy(dst, w.row(r), w.row_bytes);
+    return;
+  }
+  if (const size_t es = float_lane_elem(w.type)) {
+    const uint8_t* half = w.row(r - r % 8);
+    const size_t lane = static_cast<size_t>(r % 8);
+    for (size_t i = 0; i < static_cast<size_t>(w.n_in); ++i)
+      std::memcpy(dst + es * i, half + es * (8 * i + lane), es);
     return;
   }
   const LaneFormat& f = format(w.type);

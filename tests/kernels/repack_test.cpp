@@ -58,7 +58,7 @@ TEST_P(RepackTest, MatmulBitIdenticalToFileLayout) {
   if (simd_isas().empty()) GTEST_SKIP() << "the lane layout needs AVX2";
   ThreadPool pool2(2);
   // 16 · 5 + 7 rows: whole groups and a tail in the file's layout;
-  // 3 blocks per row (K-quants: 2 super-blocks).
+  // 3 blocks per row (K-quants: 2 super-blocks; float types: 12 columns of 8).
   const int64_t n_in = dtype_info(GetParam()).block_size == 256 ? 512 : 96;
   for (int64_t n_out : {16, 87}) {
     const Packed p = make(GetParam(), n_in, n_out);
@@ -105,9 +105,13 @@ TEST(Repack, OnlyTypesWithLaneTilesPack) {
   EXPECT_FALSE(lane_packable(q4.lanes_view));  // already packed
   for (DType t : {DType::Q5_0, DType::Q8_0})
     EXPECT_EQ(lane_packable(make(t, 32, 16).rows_view), gemm::active_isa() != Isa::Scalar);
-  WeightView f32 = q4.rows_view;
-  f32.type = DType::F32;
-  EXPECT_FALSE(lane_packable(f32));
+  for (DType t : {DType::F32, DType::F16, DType::BF16}) {
+    const Packed p = make(t, 8, 16);
+    EXPECT_EQ(lane_packable(p.rows_view), gemm::active_isa() != Isa::Scalar);
+    WeightView ragged = p.rows_view;  // columns in whole eights only
+    ragged.n_in = 12;
+    EXPECT_FALSE(lane_packable(ragged));
+  }
   const Packed q4k = make(DType::Q4_K, 256, 16);
   EXPECT_EQ(lane_packable(q4k.rows_view), gemm::active_isa() != Isa::Scalar);
   WeightView q5k = q4k.rows_view;  // no lane tiles (yet)
@@ -120,7 +124,7 @@ TEST(Repack, OnlyTypesWithLaneTilesPack) {
 
 INSTANTIATE_TEST_SUITE_P(Types, RepackTest,
                          ::testing::Values(DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K,
-                                           DType::Q6_K),
+                                           DType::Q6_K, DType::F32, DType::F16, DType::BF16),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
 }  // namespace
