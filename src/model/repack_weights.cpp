@@ -1,8 +1,8 @@
-// Model::repack_weights: the Q4_0, Q5_0, Q8_0, Q4_K and Q6_K matrices into the lane layout of
-// kernels/repack.h, which decoding reads at memory speed (the file's layout costs a transpose per
-// block). The copies replace the mapped originals in memory: the source drops their pages, so the
-// resident set stays about the file's size. All copies share one buffer, on huge pages where the OS
-// allows (core/aligned_buffer.h).
+// Model::repack_weights: the Q4_0, Q5_0, Q8_0, Q4_K, Q6_K and float matrices into the lane layout
+// of kernels/repack.h, which decoding reads at memory speed (the file's layout costs a transpose
+// per block). The copies replace the mapped originals in memory: the source drops their pages, so
+// the resident set stays about the file's size. All copies share one buffer, on huge pages where
+// the OS allows (core/aligned_buffer.h).
 #include <algorithm>
 #include <thread>
 #include <unordered_map>
