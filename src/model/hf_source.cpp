@@ -13,6 +13,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "formats/safetensors.h"
 #include "model/tensor_source.h"
 
@@ -150,6 +151,9 @@ class HfSource : public TensorSource {
   }
 
   std::string describe() const override { return dir_.string(); }
+  // The tensors of repacked matrices (model/repack_weights.cpp) are read no more: their pages of
+  // the mapped shards go back to the page cache, so the resident set stays about the model's size.
+  void release(const TensorRef& t) const override { release_mapped_pages(t.data, t.nbytes); }
 
  private:
   std::vector<fs::path> shard_paths() const {
