@@ -153,29 +153,22 @@ size_t lane_offset(const LaneFormat& f, const Unit& u, size_t nb, size_t b, int 
 
 // The float types' lane layout (repack.h) is not a table of units: each half of a group, 8 rows,
 // is column-major (value i of row r at element 8·i + r of the half), a transpose of elements.
+// Bytes per element of the types that have it, else 0.
 size_t float_lane_elem(DType t) {
-  switch (t) {
-    case DType::F32:
-      return 4;
-    case DType::F16:
-    case DType::BF16:
-      return 2;
-    default:
-      return 0;
-  }
+  const bool is_float = t == DType::F32 || t == DType::F16 || t == DType::BF16;
+  return is_float ? dtype_info(t).block_bytes : 0;
 }
 
-void pack_float_halves(const WeightView& w, size_t es, uint8_t* dst) {
+// Elements of kBytes bytes (a constant, so that each copy is one move).
+template <size_t kBytes>
+void pack_float_halves(const WeightView& w, uint8_t* dst) {
   const auto n = static_cast<size_t>(w.n_in);
   for (int64_t h = 0; h < w.n_out / kLaneRows * 2; ++h) {
     uint8_t* half = dst + static_cast<size_t>(8 * h) * w.row_bytes;
     for (int r = 0; r < 8; ++r) {
       const uint8_t* in = w.row(8 * h + r);
-      uint8_t* out = half + es * static_cast<size_t>(r);
-      if (es == 2)
-        for (size_t i = 0; i < n; ++i) std::memcpy(out + 16 * i, in + 2 * i, 2);
-      else
-        for (size_t i = 0; i < n; ++i) std::memcpy(out + 32 * i, in + 4 * i, 4);
+      uint8_t* out = half + kBytes * static_cast<size_t>(r);
+      for (size_t i = 0; i < n; ++i) std::memcpy(out + 8 * kBytes * i, in + kBytes * i, kBytes);
     }
   }
 }
@@ -196,17 +189,22 @@ WeightView pack_lanes(const WeightView& w, uint8_t* dst) {
   const size_t es = float_lane_elem(w.type);
   RS_CHECK(w.layout == WeightLayout::Rows && (!f.units.empty() || (es && w.n_in % 8 == 0)),
            "pack_lanes: {} weights have no lane layout", dtype_name(w.type));
-  const size_t nb = f.values_per_block ? static_cast<size_t>(w.n_in) / f.values_per_block : 0;
   const int64_t groups = w.n_out / kLaneRows;
-  if (es) pack_float_halves(w, es, dst);
-  for (int64_t g = 0; g < groups && !es; ++g) {
-    uint8_t* out = dst + static_cast<size_t>(g * kLaneRows) * w.row_bytes;
-    for (size_t b = 0; b < nb; ++b)
-      for (int r = 0; r < kLaneRows; ++r) {
-        const uint8_t* in = w.row(g * kLaneRows + r) + b * f.block_bytes;
-        for (const Unit& u : f.units)
-          apply(u.transform, false, in + u.file, out + lane_offset(f, u, nb, b, r), u.bytes);
-      }
+  if (es == 2) {
+    pack_float_halves<2>(w, dst);
+  } else if (es == 4) {
+    pack_float_halves<4>(w, dst);
+  } else {
+    const size_t nb = static_cast<size_t>(w.n_in) / f.values_per_block;
+    for (int64_t g = 0; g < groups; ++g) {
+      uint8_t* out = dst + static_cast<size_t>(g * kLaneRows) * w.row_bytes;
+      for (size_t b = 0; b < nb; ++b)
+        for (int r = 0; r < kLaneRows; ++r) {
+          const uint8_t* in = w.row(g * kLaneRows + r) + b * f.block_bytes;
+          for (const Unit& u : f.units)
+            apply(u.transform, false, in + u.file, out + lane_offset(f, u, nb, b, r), u.bytes);
+        }
+    }
   }
   const size_t grouped = static_cast<size_t>(groups * kLaneRows) * w.row_bytes;
   const size_t total = static_cast<size_t>(w.n_out) * w.row_bytes;
