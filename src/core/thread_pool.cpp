@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -25,7 +26,8 @@ constexpr int64_t kMinChunkDivisor = 16;
 ThreadPool::ThreadPool(int n_threads)
     : n_threads_(n_threads > 0
                      ? n_threads
-                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
+                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+      ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))) {
   for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
 
@@ -45,11 +47,21 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n, 0);
     return;
   }
+  // Static ranges are packed in 32-bit halves; longer loops (none in practice) go guided.
+  if (n > static_cast<int64_t>(UINT32_MAX)) schedule = Schedule::Guided;
   job_ = &fn;
   job_n_ = n;
   job_min_chunk_ = std::max<int64_t>(1, n / kMinChunkDivisor);
   job_schedule_ = schedule;
   next_.store(0, std::memory_order_relaxed);
+  if (schedule == Schedule::Static) {
+    const int64_t chunk = (n + n_threads_ - 1) / n_threads_;
+    for (int i = 0; i < n_threads_; ++i) {
+      const auto b = static_cast<uint64_t>(std::min(n, chunk * i));
+      const auto e = static_cast<uint64_t>(std::min(n, chunk * (i + 1)));
+      ranges_[i].span.store(b | e << 32, std::memory_order_relaxed);
+    }
+  }
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
   {
     // Publishing under the mutex pairs with the sleepers' predicate check, so none misses it.
@@ -62,14 +74,36 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   job_ = nullptr;
 }
 
-void ThreadPool::run_chunks(int index) {
-  if (job_schedule_ == Schedule::Static) {
-    const int64_t chunk = (job_n_ + n_threads_ - 1) / n_threads_;
-    const int64_t b = std::min<int64_t>(job_n_, chunk * index);
-    const int64_t e = std::min<int64_t>(job_n_, b + chunk);
-    if (b < e) (*job_)(b, e, index);
-    return;
+void ThreadPool::run_static(int index) {
+  // The owner's steps halve what is left of its range (a few calls, each continuing the stream
+  // of the last); the others' takes are the guided minimum, from the back.
+  const uint64_t step = static_cast<uint64_t>(job_min_chunk_);
+  auto take = [&](int owner, bool front) {
+    std::atomic<uint64_t>& span = ranges_[owner].span;
+    uint64_t s = span.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t b = s & 0xFFFFFFFFu, e = s >> 32;
+      if (b >= e) return false;
+      const uint64_t n = front ? std::max(step, (e - b) / 2) : step;
+      const uint64_t mid = front ? std::min(e, b + n) : e - std::min(e - b, n);
+      const uint64_t next = front ? (mid | e << 32) : (b | mid << 32);
+      if (!span.compare_exchange_weak(s, next, std::memory_order_relaxed)) continue;
+      if (front)
+        (*job_)(static_cast<int64_t>(b), static_cast<int64_t>(mid), index);
+      else
+        (*job_)(static_cast<int64_t>(mid), static_cast<int64_t>(e), index);
+      return true;
+    }
+  };
+  while (take(index, true)) {
   }
+  for (int k = 1; k < n_threads_; ++k)
+    while (take((index + k) % n_threads_, false)) {
+    }
+}
+
+void ThreadPool::run_chunks(int index) {
+  if (job_schedule_ == Schedule::Static) return run_static(index);
   // Guided self-scheduling: each take is a share of what is left (large at first, so threads
   // stream through long contiguous runs of weights; small at the end, so a thread that was held
   // up leaves little for the others to wait on).

@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <numeric>
+#include <thread>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -18,11 +21,11 @@ TEST(Utf8, FindsInvalidSequences) {
   EXPECT_TRUE(utf8::is_valid("plain ascii"));
   EXPECT_TRUE(utf8::is_valid("Ünïcödé 日本語 🚀"));
   EXPECT_EQ(utf8::find_invalid("ab\xff"), 2u);
-  EXPECT_EQ(utf8::find_invalid("\xc3\x28"), 0u);           // bad continuation
-  EXPECT_EQ(utf8::find_invalid("x\xe6\x97"), 1u);          // truncated
-  EXPECT_EQ(utf8::find_invalid("\xc0\xaf"), 0u);           // overlong '/'
-  EXPECT_EQ(utf8::find_invalid("\xed\xa0\x80"), 0u);       // surrogate U+D800
-  EXPECT_EQ(utf8::find_invalid("\xf4\x90\x80\x80"), 0u);   // above U+10FFFF
+  EXPECT_EQ(utf8::find_invalid("\xc3\x28"), 0u);          // bad continuation
+  EXPECT_EQ(utf8::find_invalid("x\xe6\x97"), 1u);         // truncated
+  EXPECT_EQ(utf8::find_invalid("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(utf8::find_invalid("\xed\xa0\x80"), 0u);      // surrogate U+D800
+  EXPECT_EQ(utf8::find_invalid("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
 }
 
 TEST(Utf8, DecodesAndEncodes) {
@@ -47,17 +50,45 @@ TEST(DType, BlockLayouts) {
 }
 
 TEST(ThreadPool, CoversEveryIndexOnce) {
-  for (int threads : {1, 2, 3, 8}) {
-    ThreadPool pool(threads);
-    for (int64_t n : {0, 1, 2, 7, 1000}) {
-      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-      for (int rep = 0; rep < 3; ++rep)
-        pool.parallel_for(n, [&](int64_t b, int64_t e, int) {
-          for (int64_t i = b; i < e; ++i) hits[i]++;
-        });
-      for (auto& h : hits) EXPECT_EQ(h.load(), 3);
+  for (auto schedule : {ThreadPool::Schedule::Guided, ThreadPool::Schedule::Static}) {
+    for (int threads : {1, 2, 3, 8}) {
+      ThreadPool pool(threads);
+      for (int64_t n : {0, 1, 2, 7, 1000, 3141}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<int> bad_thread{0};
+        for (int rep = 0; rep < 3; ++rep)
+          pool.parallel_for(
+              n,
+              [&](int64_t b, int64_t e, int thread) {
+                if (thread < 0 || thread >= threads) bad_thread++;
+                for (int64_t i = b; i < e; ++i) hits[i]++;
+              },
+              schedule);
+        for (auto& h : hits) EXPECT_EQ(h.load(), 3) << threads << " threads, n " << n;
+        EXPECT_EQ(bad_thread.load(), 0);
+      }
     }
   }
+}
+
+// A thread that is held up (here: sleeping in each piece) leaves the rest of its static range to
+// the others, who take it from the back.
+TEST(ThreadPool, StaticRangesAreTakenOverFromTheBack) {
+  ThreadPool pool(2);
+  const int64_t n = 64;
+  std::vector<int> owner(n, -1);
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e, int thread) {
+        if (thread == 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        for (int64_t i = b; i < e; ++i) owner[i] = thread;
+      },
+      ThreadPool::Schedule::Static);
+  // Thread 1 owned [32, 64) and slept in its first piece, [32, 48): thread 0 took the back.
+  int by_zero = 0;
+  for (int64_t i = 32; i < n; ++i) by_zero += owner[i] == 0;
+  EXPECT_GT(by_zero, 0);
+  for (int o : owner) EXPECT_NE(o, -1);
 }
 
 TEST(MappedFile, ReportsErrors) {
