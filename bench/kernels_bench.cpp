@@ -16,6 +16,10 @@
 // K-quants need rows that are a multiple of 256, so they run on the 2048 x 8192 shape only (and
 // in decode/ on 2048 x 1536).
 //
+//   attend/heads:N/ctx:C/kv:f16/simd|scalar
+//     kernels::attend for one query position: N query heads sharing C cached f16 keys and values
+//     (head_dim 64); simd is the AVX2 path (when the CPU has it), scalar the portable one.
+//
 //   rightsize_bench_kernels --benchmark_filter='matmul/q4_0/.*tokens:64/.*avx512'
 #include <benchmark/benchmark.h>
 
@@ -29,7 +33,9 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/half.h"
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/gemm.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
@@ -130,6 +136,43 @@ void bench_decode(benchmark::State& state, DType type, int64_t n_in, int64_t n_o
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
 
+// One query position of one KV head's group against ctx cached f16 keys/values (head_dim 64):
+// what Model::attention runs per (token, KV head). n_q query heads share the keys (SmolLM2-135M
+// 3, Llama-3.2-1B 4). items_per_second: calls.
+void bench_attend(benchmark::State& state, int n_q, int64_t ctx, bool scalar) {
+  const int64_t hd = 64;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> q(static_cast<size_t>(n_q * hd)), out(q.size()),
+      scores(static_cast<size_t>(n_q * ctx));
+  std::vector<uint16_t> k(static_cast<size_t>(ctx * hd)), v(k.size());
+  for (float& x : q) x = nd(rng);
+  for (auto* buf : {&k, &v})
+    for (uint16_t& x : *buf) x = rs::fp32_to_fp16(nd(rng));
+  rs::kernels::AttendArgs a;
+  a.q = q.data();
+  a.q_stride = hd;
+  a.n_q = n_q;
+  a.k = k.data();
+  a.v = v.data();
+  a.k_stride = a.v_stride = hd;
+  a.kv_f16 = true;
+  a.j1 = ctx;
+  a.head_dim = a.head_dim_v = hd;
+  a.scale = 0.125f;
+  a.out = out.data();
+  a.o_stride = hd;
+  a.scores = scores.data();
+  for (auto _ : state) {
+    if (scalar)
+      rs::kernels::attend_scalar(a);
+    else
+      rs::kernels::attend(a);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void register_all() {
   const DType types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
                          DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K};
@@ -166,6 +209,15 @@ void register_all() {
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
         }
+      }
+  for (bool scalar : {false, true})
+    for (int n_q : {1, 3, 4})
+      for (int64_t ctx : {128, 1024}) {
+        const std::string name = "attend/heads:" + std::to_string(n_q) +
+                                 "/ctx:" + std::to_string(ctx) + "/kv:f16/" +
+                                 (scalar ? "scalar" : "simd");
+        benchmark::RegisterBenchmark(name.c_str(), bench_attend, n_q, ctx, scalar)
+            ->Unit(benchmark::kMicrosecond);
       }
 }
 

@@ -91,115 +91,144 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const uint16_t* p) 
 }
 
 // Sum of the 8 lanes in the order ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)): the order in which
-// scores_avx2 reduces 8 keys at once, so a key's score is the same whether it falls in a group
-// of 8 keys or in the tail.
+// attend_heads reduces 4 keys at once (hsum4_tree), so a key's score is the same whether it falls
+// in a group of keys or in the tail.
 __attribute__((target("avx2,fma,f16c"))) inline float hsum_tree(__m256 x) {
   const __m256 h = _mm256_hadd_ps(x, x);
   const __m256 h2 = _mm256_hadd_ps(h, h);
   return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h2), _mm256_extractf128_ps(h2, 1)));
 }
 
-// s[j] = q . k_j for nk keys k_j = k + j * k_stride (head_dim a multiple of 8). Eight keys at a
-// time, each with its own accumulator: eight independent FMA chains instead of one or two, and
-// one transposing reduction for the eight sums instead of eight horizontal ones.
-template <typename T>
-__attribute__((target("avx2,fma,f16c"))) void scores_avx2(const float* q, const T* k,
-                                                          int64_t k_stride, int64_t nk,
-                                                          int64_t head_dim, float* s) {
-  int64_t j = 0;
-  for (; j + 8 <= nk; j += 8) {
-    __m256 acc[8];
-    for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
-    for (int64_t d = 0; d < head_dim; d += 8) {
-      const __m256 qd = _mm256_loadu_ps(q + d);
-      for (int i = 0; i < 8; ++i)
-        acc[i] = _mm256_fmadd_ps(qd, load8(k + (j + i) * k_stride + d), acc[i]);
-    }
-    // hadd pairs: [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7].
-    const __m256 t0 = _mm256_hadd_ps(acc[0], acc[1]), t1 = _mm256_hadd_ps(acc[2], acc[3]);
-    const __m256 t2 = _mm256_hadd_ps(acc[4], acc[5]), t3 = _mm256_hadd_ps(acc[6], acc[7]);
-    // [lo(key 0..3) | hi(key 0..3)] and the same for keys 4..7; lo + hi per key.
-    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-    const __m256 sums =
-        _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-    _mm256_storeu_ps(s + j, sums);
-  }
-  for (; j < nk; ++j) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t d = 0; d < head_dim; d += 8)
-      acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8(k + j * k_stride + d), acc);
-    s[j] = hsum_tree(acc);
-  }
+// Lanes 0-3 of the result: the sums of a, b, c, d, each ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)),
+// the order of hsum_tree.
+__attribute__((target("avx2,fma,f16c"))) inline __m128 hsum4_tree(__m256 a, __m256 b, __m256 c,
+                                                                  __m256 d) {
+  // hadd pairs: [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7].
+  const __m256 t0 = _mm256_hadd_ps(a, b), t1 = _mm256_hadd_ps(c, d);
+  // [lo(key 0..3) | hi(key 0..3)]; lo + hi per key.
+  const __m256 u = _mm256_hadd_ps(t0, t1);
+  return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
 }
 
-template <typename T>
-__attribute__((target("avx2,fma,f16c"))) void attend_avx2_t(const AttendArgs& a) {
+// Query heads h0 .. h0 + HB - 1 of a call (head_dim a multiple of 8 for the grouped scores).
+// The heads of a group share their keys and values, so each key's and value's 8-element load
+// (and f16 conversion) serves all HB heads: with a conversion per multiply-add, the loads were
+// the limit. Per (head, key) the operations and their order are those of one head alone: the
+// score is one accumulator over d in steps of 8 reduced by the hsum_tree order, the output values
+// each sum p_j v_j over j in order. Keys go K at a time and output values NV vectors at a time,
+// so that HB · K and HB · NV independent FMA chains hide the FMA latency.
+template <int HB, typename T>
+__attribute__((target("avx2,fma,f16c"))) void attend_heads(const AttendArgs& a, int h0) {
+  constexpr int K = HB == 1 ? 8 : 4, NV = HB == 1 ? 8 : 4;
   const int64_t nk = a.j1 - a.j0;
-  const int64_t dv8 = a.head_dim_v / 8 * 8;
-  const T* kb = static_cast<const T*>(a.k);
-  const T* vb = static_cast<const T*>(a.v);
-  for (int h = 0; h < a.n_q; ++h) {
-    const float* q = a.q + h * a.q_stride;
-    float* s = a.scores + h * nk;
-    if (a.head_dim % 8 == 0)
-      scores_avx2(q, kb + a.j0 * a.k_stride, a.k_stride, nk, a.head_dim, s);
-    else
-      for (int64_t j = 0; j < nk; ++j) {
-        const T* k = kb + (a.j0 + j) * a.k_stride;
+  const T* kb = static_cast<const T*>(a.k) + a.j0 * a.k_stride;
+  const T* vb = static_cast<const T*>(a.v) + a.j0 * a.v_stride;
+  const int64_t k_stride = a.k_stride, v_stride = a.v_stride, head_dim = a.head_dim;
+  const float* q[HB];
+  float* s[HB];
+  for (int h = 0; h < HB; ++h) {
+    q[h] = a.q + (h0 + h) * a.q_stride;
+    s[h] = a.scores + (h0 + h) * nk;
+  }
+  int64_t j = 0;
+  if (a.head_dim % 8 == 0) {
+    for (; j + K <= nk; j += K) {
+      // acc[K·h + i]: head h, key j + i. (One-dimensional: GCC kept a two-dimensional array of
+      // accumulators in memory, storing it every iteration.)
+      __m256 acc[HB * K];
+      for (int i = 0; i < HB * K; ++i) acc[i] = _mm256_setzero_ps();
+      const T* kj = kb + j * k_stride;
+      for (int64_t d = 0; d < head_dim; d += 8)
+        for (int i = 0; i < K; ++i) {
+          const __m256 kd = load8(kj + i * k_stride + d);
+          for (int h = 0; h < HB; ++h)
+            acc[K * h + i] = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), kd, acc[K * h + i]);
+        }
+      for (int h = 0; h < HB; ++h)
+        for (int i = 0; i < K; i += 4)
+          _mm_storeu_ps(s[h] + j + i, hsum4_tree(acc[K * h + i], acc[K * h + i + 1],
+                                                 acc[K * h + i + 2], acc[K * h + i + 3]));
+    }
+    for (; j < nk; ++j)
+      for (int h = 0; h < HB; ++h) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t d = 0; d < a.head_dim; d += 8)
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(kb + j * a.k_stride + d), acc);
+        s[h][j] = hsum_tree(acc);
+      }
+  } else {
+    for (int h = 0; h < HB; ++h)
+      for (j = 0; j < nk; ++j) {
+        const T* k = kb + j * a.k_stride;
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
         int64_t d = 0;
         for (; d + 16 <= a.head_dim; d += 16) {
-          acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8(k + d), acc0);
-          acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), load8(k + d + 8), acc1);
+          acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(k + d), acc0);
+          acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d + 8), load8(k + d + 8), acc1);
         }
         for (; d + 8 <= a.head_dim; d += 8)
-          acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load8(k + d), acc0);
+          acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(k + d), acc0);
         float sum = hsum(_mm256_add_ps(acc0, acc1));
-        for (; d < a.head_dim; ++d) sum += q[d] * load1(k + d);
-        s[j] = sum;
+        for (; d < a.head_dim; ++d) sum += q[h][d] * load1(k + d);
+        s[h][j] = sum;
       }
-    for (int64_t j = 0; j < nk; ++j) s[j] = finish_score(s[j], a);
-    softmax_fast(s, nk);
-    // out_h = sum_j p_j v_j, 64 (then 32, 8) output values at a time in registers: eight
-    // independent FMA chains per key hide the FMA latency. Each value sums over j in order,
-    // whatever the chunk.
-    float* o = a.out + h * a.o_stride;
-    int64_t d = 0;
-    for (; d + 64 <= dv8; d += 64) {
-      __m256 acc[8];
-      for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
-      for (int64_t j = 0; j < nk; ++j) {
-        const __m256 w = _mm256_set1_ps(s[j]);
-        const T* v = vb + (a.j0 + j) * a.v_stride + d;
-        for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(w, load8(v + 8 * i), acc[i]);
+  }
+  for (int h = 0; h < HB; ++h) {
+    for (j = 0; j < nk; ++j) s[h][j] = finish_score(s[h][j], a);
+    softmax_fast(s[h], nk);
+  }
+  // out_h = sum_j p_j v_j.
+  float* o[HB];
+  for (int h = 0; h < HB; ++h) o[h] = a.out + (h0 + h) * a.o_stride;
+  const int64_t dv8 = a.head_dim_v / 8 * 8;
+  int64_t d = 0;
+  for (; d + 8 * NV <= dv8; d += 8 * NV) {
+    __m256 acc[HB * NV];  // acc[NV·h + i]: head h, values d + 8i ..
+    for (int i = 0; i < HB * NV; ++i) acc[i] = _mm256_setzero_ps();
+    const T* v = vb + d;
+    for (j = 0; j < nk; ++j, v += v_stride) {
+      __m256 w[HB];
+      for (int h = 0; h < HB; ++h) w[h] = _mm256_broadcast_ss(s[h] + j);
+      for (int i = 0; i < NV; ++i) {
+        const __m256 vd = load8(v + 8 * i);
+        for (int h = 0; h < HB; ++h) acc[NV * h + i] = _mm256_fmadd_ps(w[h], vd, acc[NV * h + i]);
       }
-      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(o + d + 8 * i, acc[i]);
     }
-    for (; d + 32 <= dv8; d += 32) {
-      __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-      for (int64_t j = 0; j < nk; ++j) {
-        const __m256 w = _mm256_set1_ps(s[j]);
-        const T* v = vb + (a.j0 + j) * a.v_stride + d;
-        o0 = _mm256_fmadd_ps(w, load8(v), o0);
-        o1 = _mm256_fmadd_ps(w, load8(v + 8), o1);
-        o2 = _mm256_fmadd_ps(w, load8(v + 16), o2);
-        o3 = _mm256_fmadd_ps(w, load8(v + 24), o3);
-      }
-      _mm256_storeu_ps(o + d, o0);
-      _mm256_storeu_ps(o + d + 8, o1);
-      _mm256_storeu_ps(o + d + 16, o2);
-      _mm256_storeu_ps(o + d + 24, o3);
+    for (int h = 0; h < HB; ++h)
+      for (int i = 0; i < NV; ++i) _mm256_storeu_ps(o[h] + d + 8 * i, acc[NV * h + i]);
+  }
+  for (; d < dv8; d += 8) {
+    __m256 acc[HB];
+    for (int h = 0; h < HB; ++h) acc[h] = _mm256_setzero_ps();
+    for (j = 0; j < nk; ++j) {
+      const __m256 vd = load8(vb + j * a.v_stride + d);
+      for (int h = 0; h < HB; ++h)
+        acc[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(s[h] + j), vd, acc[h]);
     }
-    for (; d < dv8; d += 8) {
-      __m256 o0 = _mm256_setzero_ps();
-      for (int64_t j = 0; j < nk; ++j)
-        o0 = _mm256_fmadd_ps(_mm256_set1_ps(s[j]), load8(vb + (a.j0 + j) * a.v_stride + d), o0);
-      _mm256_storeu_ps(o + d, o0);
-    }
-    for (; d < a.head_dim_v; ++d) {
+    for (int h = 0; h < HB; ++h) _mm256_storeu_ps(o[h] + d, acc[h]);
+  }
+  for (; d < a.head_dim_v; ++d)
+    for (int h = 0; h < HB; ++h) {
       float acc = 0;
-      for (int64_t j = 0; j < nk; ++j) acc += s[j] * load1(vb + (a.j0 + j) * a.v_stride + d);
-      o[d] = acc;
+      for (j = 0; j < nk; ++j) acc += s[h][j] * load1(vb + j * a.v_stride + d);
+      o[h][d] = acc;
+    }
+}
+
+// Heads in groups of up to three (12 accumulators of the 16 AVX2 registers); four as two pairs.
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attend_avx2_t(const AttendArgs& a) {
+  for (int h0 = 0; h0 < a.n_q;) {
+    const int left = a.n_q - h0;
+    if (left >= 3 && left != 4) {
+      attend_heads<3, T>(a, h0);
+      h0 += 3;
+    } else if (left >= 2) {
+      attend_heads<2, T>(a, h0);
+      h0 += 2;
+    } else {
+      attend_heads<1, T>(a, h0);
+      h0 += 1;
     }
   }
 }

@@ -96,4 +96,52 @@ TEST(Attend, MatchesNaiveForShapesAndRanges) {
   }
 }
 
+// The heads of one call give the same bits as each head alone (the kernel groups heads to share
+// key and value loads; every (query, key) pair keeps its own operations and order).
+TEST(Attend, HeadsOfOneCallMatchEachHeadAlone) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0, 1);
+  const int64_t hd = 64, n_ctx = 45;
+  for (int n_q : {2, 3, 4, 5, 7}) {
+    std::vector<float> q(static_cast<size_t>(n_q * hd)), k(static_cast<size_t>(n_ctx * hd)),
+        v(k.size());
+    for (auto* buf : {&q, &k, &v})
+      for (float& x : *buf) x = nd(rng);
+    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    for (size_t i = 0; i < k.size(); ++i) {
+      k16[i] = rs::fp32_to_fp16(k[i]);
+      v16[i] = rs::fp32_to_fp16(v[i]);
+    }
+    for (bool f16 : {false, true}) {
+      AttendArgs a;
+      a.q = q.data();
+      a.q_stride = hd;
+      a.n_q = n_q;
+      a.k = f16 ? static_cast<const void*>(k16.data()) : k.data();
+      a.v = f16 ? static_cast<const void*>(v16.data()) : v.data();
+      a.k_stride = a.v_stride = hd;
+      a.kv_f16 = f16;
+      a.j0 = 3;
+      a.j1 = n_ctx;
+      a.head_dim = a.head_dim_v = hd;
+      a.scale = 0.125f;
+      a.o_stride = hd;
+      std::vector<float> all(static_cast<size_t>(n_q * hd)), one(all.size()),
+          scores(static_cast<size_t>(n_q * n_ctx));
+      a.scores = scores.data();
+      a.out = all.data();
+      rs::kernels::attend(a);
+      for (int h = 0; h < n_q; ++h) {
+        AttendArgs b = a;
+        b.n_q = 1;
+        b.q = q.data() + h * hd;
+        b.out = one.data() + h * hd;
+        rs::kernels::attend(b);
+      }
+      for (size_t i = 0; i < all.size(); ++i)
+        ASSERT_EQ(all[i], one[i]) << "n_q " << n_q << " f16 " << f16 << " i " << i;
+    }
+  }
+}
+
 }  // namespace
