@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <system_error>
 #include <fstream>
 #include <thread>
 
@@ -25,10 +26,19 @@ using namespace rs::cache;
 
 namespace {
 
+// One directory per test process, removed when the process exits (the stores of a test are
+// closed by then).
 fs::path temp_dir() {
-  fs::path d = fs::temp_directory_path() / fmt::format("rs_cache_test_{}", getpid());
-  fs::create_directories(d);
-  return d;
+  struct Dir {
+    fs::path path = fs::temp_directory_path() / fmt::format("rs_cache_test_{}", getpid());
+    Dir() { fs::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
 }
 
 Entry entry(const std::string& name, const Scope& scope, Embedding emb = {}, int64_t expires = 0) {
