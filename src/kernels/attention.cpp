@@ -131,7 +131,7 @@ __attribute__((target("avx2,fma,f16c"))) void attend_heads(const AttendArgs& a, 
     s[h] = a.scores + (h0 + h) * nk;
   }
   int64_t j = 0;
-  if (a.head_dim % 8 == 0) {
+  if (head_dim % 8 == 0) {
     for (; j + K <= nk; j += K) {
       // acc[K·h + i]: head h, key j + i. (One-dimensional: GCC kept a two-dimensional array of
       // accumulators in memory, storing it every iteration.)
@@ -152,24 +152,24 @@ __attribute__((target("avx2,fma,f16c"))) void attend_heads(const AttendArgs& a, 
     for (; j < nk; ++j)
       for (int h = 0; h < HB; ++h) {
         __m256 acc = _mm256_setzero_ps();
-        for (int64_t d = 0; d < a.head_dim; d += 8)
-          acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(kb + j * a.k_stride + d), acc);
+        for (int64_t d = 0; d < head_dim; d += 8)
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(kb + j * k_stride + d), acc);
         s[h][j] = hsum_tree(acc);
       }
   } else {
     for (int h = 0; h < HB; ++h)
       for (j = 0; j < nk; ++j) {
-        const T* k = kb + j * a.k_stride;
+        const T* k = kb + j * k_stride;
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
         int64_t d = 0;
-        for (; d + 16 <= a.head_dim; d += 16) {
+        for (; d + 16 <= head_dim; d += 16) {
           acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(k + d), acc0);
           acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d + 8), load8(k + d + 8), acc1);
         }
-        for (; d + 8 <= a.head_dim; d += 8)
+        for (; d + 8 <= head_dim; d += 8)
           acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q[h] + d), load8(k + d), acc0);
         float sum = hsum(_mm256_add_ps(acc0, acc1));
-        for (; d < a.head_dim; ++d) sum += q[h][d] * load1(k + d);
+        for (; d < head_dim; ++d) sum += q[h][d] * load1(k + d);
         s[h][j] = sum;
       }
   }
@@ -201,7 +201,7 @@ __attribute__((target("avx2,fma,f16c"))) void attend_heads(const AttendArgs& a, 
     __m256 acc[HB];
     for (int h = 0; h < HB; ++h) acc[h] = _mm256_setzero_ps();
     for (j = 0; j < nk; ++j) {
-      const __m256 vd = load8(vb + j * a.v_stride + d);
+      const __m256 vd = load8(vb + j * v_stride + d);
       for (int h = 0; h < HB; ++h)
         acc[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(s[h] + j), vd, acc[h]);
     }
@@ -210,7 +210,7 @@ __attribute__((target("avx2,fma,f16c"))) void attend_heads(const AttendArgs& a, 
   for (; d < a.head_dim_v; ++d)
     for (int h = 0; h < HB; ++h) {
       float acc = 0;
-      for (j = 0; j < nk; ++j) acc += s[h][j] * load1(vb + j * a.v_stride + d);
+      for (j = 0; j < nk; ++j) acc += s[h][j] * load1(vb + j * v_stride + d);
       o[h][d] = acc;
     }
 }
