@@ -89,7 +89,9 @@ GemmFn gemm_for(DType t, WeightLayout layout, Isa isa) {
 }
 
 int row_tile(Isa isa) {
-  return isa == Isa::Scalar ? 1 : isa == Isa::Avx512 ? 16 : 8;  // the lane tiles' kLanes rows
+  // A group of the lane layout (repack.h): the AVX-512 lane tiles take one, the AVX2 ones half
+  // (kLanes 8) or, for Q4_K, both halves at once.
+  return isa == Isa::Scalar ? 1 : 16;
 }
 
 uint8_t* thread_scratch(size_t bytes) {
