@@ -89,8 +89,8 @@ GemmFn gemm_for(DType t, WeightLayout layout, Isa isa) {
 }
 
 int row_tile(Isa isa) {
-  // A group of the lane layout (repack.h): the AVX-512 lane tiles take one, the AVX2 ones half
-  // (kLanes 8) or, for Q4_K, both halves at once.
+  // A group of the lane layout (repack.h): every SIMD lane tile decodes one at a time (AVX2 ones
+  // as both 8-lane halves).
   return isa == Isa::Scalar ? 1 : 16;
 }
 
